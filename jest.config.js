@@ -1,0 +1,9 @@
+/** Tests are transpiled by swc (fast); `tsc --noEmit` in `npm test` does the type-checking once. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }] },
+  moduleFileExtensions: ["ts", "js", "json"],
+  testTimeout: 60000,
+};
