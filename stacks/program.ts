@@ -1,0 +1,15 @@
+/** The program: one Platform per stack, built from the validated config. */
+import type { LoadedConfig } from "./config";
+import { Platform } from "../components/platform";
+
+export function createProgram(loaded: LoadedConfig) {
+  const platform = new Platform("nixplane", { config: loaded.config, gitopsCredentials: loaded.gitopsCredentials });
+  return {
+    environment: loaded.config.environment,
+    region: loaded.config.region,
+    clusterName: platform.clusterName,
+    vpcId: platform.network.vpcId,
+    privateSubnetIds: platform.network.privateSubnetIds,
+    publicSubnetIds: platform.network.publicSubnetIds,
+  };
+}

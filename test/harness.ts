@@ -1,0 +1,63 @@
+/**
+ * Test harness: run a stack (or a component) under mocks and query what was registered.
+ * Every test is then a few lines: `const plan = await planStack("prod"); plan.find(type, name)`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { runProgram, type RecordedResource, type RunResult } from "../tools/lib/run";
+import { runStack, type StackRunOptions } from "../tools/lib/runStack";
+
+export interface Plan extends RunResult {
+  /** The one resource of this type and name; throws with the candidates when absent. */
+  find(type: string, name: string): RecordedResource;
+  all(type: string): RecordedResource[];
+  /** Resources whose URN is `urn` or descends from it. */
+  descendantsOf(urn: string): RecordedResource[];
+  /** Whether `from` depends (directly) on `to`. */
+  dependsOn(from: RecordedResource, to: RecordedResource): boolean;
+}
+
+export function toPlan(result: RunResult): Plan {
+  const { resources } = result;
+  return {
+    ...result,
+    find(type, name) {
+      const hit = resources.filter((r) => r.type === type && r.name === name);
+      if (hit.length !== 1) {
+        const same = resources.filter((r) => r.type === type).map((r) => r.name);
+        throw new Error(`expected one ${type} named ${name}, found ${hit.length}; ${type} names: ${same.join(", ") || "none"}`);
+      }
+      return hit[0];
+    },
+    all: (type) => resources.filter((r) => r.type === type),
+    descendantsOf(urn) {
+      const out: RecordedResource[] = [];
+      const walk = (u: string) => resources.filter((r) => r.parent === u).forEach((r) => { out.push(r); walk(r.urn); });
+      walk(urn);
+      return out;
+    },
+    dependsOn: (from, to) => from.dependencies.includes(to.urn),
+  };
+}
+
+export async function planStack(stack: string, opts?: StackRunOptions): Promise<Plan> {
+  return toPlan(await runStack(stack, opts));
+}
+
+/** Run a single component (or any program) under mocks. */
+export async function planProgram(program: () => unknown, opts: { stack?: string; preview?: boolean; region?: string } = {}): Promise<Plan> {
+  return toPlan(await runProgram({
+    stack: opts.stack ?? "test",
+    config: {},
+    preview: opts.preview,
+    env: { region: opts.region ?? "eu-west-1", accountId: "123456789012" },
+    program,
+  }));
+}
+
+/** Resolve an Output, failing loudly instead of hanging (some mocked outputs never resolve). */
+export function outputValue<T>(o: pulumi.Output<T>, timeoutMs = 5000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`output did not resolve within ${timeoutMs} ms`)), timeoutMs);
+    o.apply((v) => { clearTimeout(timer); resolve(v); return v; });
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Deterministic mock outputs for the offline plan and the tests: realistic IDs and ARNs derived from
+ * a hash of the resource's type and name, so the same program always gives the same plan.
+ */
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface MockEnv {
+  region: string;
+  accountId: string;
+  /** In preview, the cluster's outputs are unknown: a brand-new environment has no cluster yet. */
+  unknownClusterOutputs?: boolean;
+}
+
+export function hexId(seed: string, length = 17): string {
+  return createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+const ID_PREFIX: Record<string, string> = {
+  "aws:ec2/vpc:Vpc": "vpc-",
+  "aws:ec2/subnet:Subnet": "subnet-",
+  "aws:ec2/internetGateway:InternetGateway": "igw-",
+  "aws:ec2/natGateway:NatGateway": "nat-",
+  "aws:ec2/eip:Eip": "eipalloc-",
+  "aws:ec2/routeTable:RouteTable": "rtb-",
+  "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc-",
+  "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce-",
+  "aws:ec2/securityGroup:SecurityGroup": "sg-",
+  "aws:ec2/flowLog:FlowLog": "fl-",
+  "aws:ec2/launchTemplate:LaunchTemplate": "lt-",
+  "aws:ec2/ami:Ami": "ami-",
+  "aws:ec2/amiCopy:AmiCopy": "ami-",
+  "aws:ebs/snapshotImport:SnapshotImport": "snap-",
+};
+
+/** The ARN AWS would give a resource of this type. */
+function arnFor(type: string, name: string, id: string, env: MockEnv): string {
+  const { region, accountId } = env;
+  const [, mod] = type.split(":");
+  const service = mod.split("/")[0];
+  switch (service) {
+    case "iam": {
+      const kind = type.endsWith(":Role") ? "role" : type.endsWith(":Policy") ? "policy" : type.endsWith(":OpenIdConnectProvider") ? "oidc-provider" : "resource";
+      return `arn:aws:iam::${accountId}:${kind}/${name}`;
+    }
+    case "s3":
+      return `arn:aws:s3:::${name}`;
+    case "kms":
+      return `arn:aws:kms:${region}:${accountId}:key/${id}`;
+    case "cloudwatch":
+      return `arn:aws:logs:${region}:${accountId}:log-group:${name}`;
+    case "eks":
+      return `arn:aws:eks:${region}:${accountId}:${type.split(":")[2].toLowerCase()}/${name}`;
+    default:
+      return `arn:aws:${service}:${region}:${accountId}:${type.split(":")[2].toLowerCase()}/${id}`;
+  }
+}
+
+/** A kubeconfig in the shape `@pulumi/eks` returns. */
+export function mockKubeconfig(clusterName: string, env: MockEnv): Record<string, unknown> {
+  const server = `https://${hexId(clusterName, 32).toUpperCase()}.gr7.${env.region}.eks.amazonaws.com`;
+  return {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: clusterName, cluster: { server, "certificate-authority-data": Buffer.from(`mock-ca-${clusterName}`).toString("base64") } }],
+    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+    "current-context": clusterName,
+    users: [{ name: clusterName, user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--output", "json"] } } }],
+  };
+}
+
+function eksClusterOutputs(inputs: Record<string, any>, name: string, env: MockEnv): Record<string, unknown> {
+  const clusterName: string = inputs.name ?? name;
+  const kubeconfig = mockKubeconfig(clusterName, env);
+  const oidcId = hexId(`oidc-${clusterName}`, 32).toUpperCase();
+  const issuer = `oidc.eks.${env.region}.amazonaws.com/id/${oidcId}`;
+  const cluster = (kubeconfig.clusters as any[])[0].cluster;
+  return {
+    kubeconfig,
+    kubeconfigJson: JSON.stringify(kubeconfig),
+    oidcProviderArn: `arn:aws:iam::${env.accountId}:oidc-provider/${issuer}`,
+    oidcProviderUrl: `https://${issuer}`,
+    oidcIssuer: issuer,
+    clusterSecurityGroupId: `sg-${hexId(`${clusterName}-cluster-sg`)}`,
+    nodeSecurityGroupId: `sg-${hexId(`${clusterName}-node-sg`)}`,
+    eksCluster: undefined,
+    core: {
+      cluster: { name: clusterName, endpoint: cluster.server, certificateAuthority: { data: cluster["certificate-authority-data"] }, arn: `arn:aws:eks:${env.region}:${env.accountId}:cluster/${clusterName}`, vpcConfig: { clusterSecurityGroupId: `sg-${hexId(`${clusterName}-eks-sg`)}` } },
+      endpoint: cluster.server,
+      oidcProvider: { arn: `arn:aws:iam::${env.accountId}:oidc-provider/${issuer}`, url: issuer },
+    },
+  };
+}
+
+export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
+  return {
+    newResource(args) {
+      const { type, name, inputs } = args;
+      if (type === "eks:index:Cluster") {
+        const outputs = env.unknownClusterOutputs ? {} : eksClusterOutputs(inputs, name, env);
+        return { id: undefined, state: { ...inputs, ...outputs } };
+      }
+      if (!args.custom) return { id: undefined, state: inputs };
+      const physicalName: string = inputs.name ?? inputs.bucket ?? `${name}-${hexId(`${type}-${name}`, 7)}`;
+      const prefix = ID_PREFIX[type];
+      const id = type.startsWith("kubernetes:") || type.startsWith("pulumi:providers:")
+        ? `${name}-id`
+        : prefix ? `${prefix}${hexId(`${type}-${name}`)}` : type.startsWith("aws:iam/") || type.startsWith("aws:s3/") || type.startsWith("aws:cloudwatch/") ? physicalName : `${hexId(`${type}-${name}`, 12)}`;
+      const state: Record<string, unknown> = { ...inputs, id, name: physicalName };
+      if (type.startsWith("aws:")) state.arn = arnFor(type, physicalName, id, env);
+      if (type === "aws:s3/bucketV2:BucketV2" || type === "aws:s3/bucket:Bucket") state.bucket = physicalName;
+      if (type === "aws:ec2/launchTemplate:LaunchTemplate") state.latestVersion = 1;
+      if (type === "aws:iam/role:Role") state.uniqueId = `AROA${hexId(name, 17).toUpperCase()}`;
+      return { id, state };
+    },
+    call(args) {
+      switch (args.token) {
+        case "aws:index/getRegion:getRegion":
+          return { name: env.region, region: env.region, id: env.region };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return { accountId: env.accountId, arn: `arn:aws:iam::${env.accountId}:user/plan`, userId: "AIDAPLAN", id: env.accountId };
+        case "aws:index/getPartition:getPartition":
+          return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        case "aws:index/getAvailabilityZones:getAvailabilityZones": {
+          const names = ["a", "b", "c", "d", "e", "f"].map((s) => `${env.region}${s}`);
+          return { names, zoneIds: names.map((_, i) => `${env.region.slice(0, 3)}1-az${i + 1}`), id: env.region };
+        }
+        case "aws:ec2/getVpc:getVpc":
+          return { id: args.inputs.id, cidrBlock: "10.42.0.0/16" };
+        case "aws:ec2/getAmi:getAmi":
+          return { id: `ami-${hexId(JSON.stringify(args.inputs))}`, imageId: `ami-${hexId(JSON.stringify(args.inputs))}` };
+        default:
+          return {};
+      }
+    },
+  };
+}

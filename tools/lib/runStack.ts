@@ -1,0 +1,36 @@
+/** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
+import { parseConfig, readRawConfig } from "../../stacks/config";
+import { runProgram, type RunResult } from "./run";
+import { readStackConfig } from "./stackConfig";
+
+export const MOCK_ACCOUNT_FALLBACK = "123456789012";
+
+export interface StackRunOptions {
+  preview?: boolean;
+  /** Config overrides: `nixplane:key` → string, applied over the stack file. */
+  overrides?: Record<string, string>;
+  secretKeys?: string[];
+  unknownClusterOutputs?: boolean;
+  delayMs?: (type: string, name: string) => number;
+}
+
+export async function runStack(stack: string, opts: StackRunOptions = {}): Promise<RunResult> {
+  const file = readStackConfig(stack);
+  const config = { ...file.config, ...opts.overrides };
+  // Validate first: a bad config must fail before the mocks or the program are even loaded.
+  const keys = Object.keys(config).filter((k) => k.startsWith("nixplane:")).map((k) => k.slice(9));
+  const parsed = parseConfig(readRawConfig((k) => config[`nixplane:${k}`], keys));
+  return runProgram({
+    stack,
+    config,
+    secretKeys: [...file.secretKeys, ...(opts.secretKeys ?? [])],
+    preview: opts.preview,
+    env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs },
+    delayMs: opts.delayMs,
+    program: async () => {
+      const { loadConfig } = await import("../../stacks/config");
+      const { createProgram } = await import("../../stacks/program");
+      return createProgram(loadConfig());
+    },
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Reads a stack's config the way the Pulumi CLI hands it to a program: project defaults from
+ * Pulumi.yaml, overridden by stacks/Pulumi.<stack>.yaml, every value a string (JSON when structured).
+ * Encrypted (`secure:`) values cannot be decrypted offline: they become a placeholder and stay secret.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { REPO_ROOT } from "./paths";
+import { readRawConfig } from "../../stacks/config";
+
+export const OFFLINE_SECRET_PLACEHOLDER = "offline-plan-placeholder";
+
+export interface StackConfig {
+  config: Record<string, string>;
+  secretKeys: string[];
+}
+
+function toConfigString(v: unknown): string {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+export function stackFile(stack: string, root = REPO_ROOT): string {
+  return path.join(root, "stacks", `Pulumi.${stack}.yaml`);
+}
+
+export function listStacks(root = REPO_ROOT): string[] {
+  return fs.readdirSync(path.join(root, "stacks"))
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s)
+    .sort();
+}
+
+export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
+  const file = stackFile(stack, root);
+  if (!fs.existsSync(file)) throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${listStacks(root).join(", ")})`);
+  const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+    const full = key.includes(":") ? key : `${project.name}:${key}`;
+    if (decl && typeof decl === "object" && "default" in decl && decl.default !== "") config[full] = toConfigString(decl.default);
+  }
+  const stackDoc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+  for (const [key, value] of Object.entries<any>(stackDoc.config ?? {})) {
+    if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+      config[key] = OFFLINE_SECRET_PLACEHOLDER;
+      secretKeys.push(key);
+    } else {
+      config[key] = toConfigString(value);
+    }
+  }
+  return { config, secretKeys };
+}
+
+/** The raw `nixplane:*` values of a stack, as `parseConfig` takes them (tests use this). */
+export function rawStackValues(stack: string, root = REPO_ROOT): Record<string, unknown> {
+  const { config } = readStackConfig(stack, root);
+  const keys = Object.keys(config).filter((k) => k.startsWith("nixplane:")).map((k) => k.slice("nixplane:".length));
+  return readRawConfig((k) => config[`nixplane:${k}`], keys);
+}
