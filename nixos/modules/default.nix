@@ -1,0 +1,10 @@
+# The EKS node, without the image builder (see ami.nix).
+{
+  imports = [
+    ./options.nix
+    ./eks-node.nix
+    ./pause-image.nix
+    ./nodeadm.nix
+    ./hardening.nix
+  ];
+}
