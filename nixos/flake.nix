@@ -1,0 +1,80 @@
+{
+  description = "nixplane EKS worker nodes: NixOS AMIs bootstrapped by AWS nodeadm";
+
+  # nixos-25.11, the current stable branch, pinned to one commit so every build
+  # of an AMI sees the same package set. The narHash is not written here: the
+  # first networked `nix flake lock` (or build) records it in flake.lock.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/8fd9daa3db09ced9700431c5b7ad0e8ba199b575";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+      nixplaneLib = import ./lib;
+
+      forAllSystems = f: lib.genAttrs nixplaneLib.systems (system: f nixpkgs.legacyPackages.${system});
+
+      mkNode =
+        system: kubernetesVersion:
+        lib.nixosSystem {
+          modules = [
+            self.nixosModules.default
+            self.nixosModules.ami
+            {
+              nixpkgs.hostPlatform = system;
+              nixplane.kubernetesVersion = kubernetesVersion;
+            }
+          ];
+        };
+
+      amisFor =
+        system:
+        lib.listToAttrs (
+          map (version: {
+            name = nixplaneLib.amiPackageName version;
+            value = (mkNode system version).config.system.build.amazonImage;
+          }) nixplaneLib.supportedVersions
+        );
+    in
+    {
+      lib = nixplaneLib;
+
+      nixosModules = {
+        default = ./modules;
+        ami = ./modules/ami.nix;
+      };
+
+      nixosConfigurations = lib.listToAttrs (
+        map (system: {
+          name = nixplaneLib.configName system;
+          value = mkNode system nixplaneLib.defaultVersion;
+        }) nixplaneLib.systems
+      );
+
+      packages = forAllSystems (
+        pkgs:
+        let
+          amis = amisFor pkgs.stdenv.hostPlatform.system;
+          ami = amis.${nixplaneLib.amiPackageName nixplaneLib.defaultVersion};
+        in
+        import ./pkgs { inherit pkgs; } // amis // { inherit ami; default = ami; }
+      );
+
+      checks = forAllSystems (pkgs: {
+        node-boot = import ./tests/node-boot.nix {
+          inherit pkgs;
+          nodeModule = self.nixosModules.default;
+        };
+
+        # Cheap: no VM, no image. shellcheck the scripts that run outside Nix too.
+        shellcheck = pkgs.runCommand "nixplane-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
+          shellcheck ${./bootstrap}/*.sh ${./build-image.sh}
+          touch $out
+        '';
+
+        # The node's system closure (kubelet, nodeadm, units) builds without
+        # producing a disk image.
+        toplevel = self.nixosConfigurations.${nixplaneLib.configName pkgs.stdenv.hostPlatform.system}.config.system.build.toplevel;
+      });
+    };
+}
