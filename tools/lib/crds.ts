@@ -39,8 +39,11 @@ export interface K8sSchema {
 }
 
 export interface CrdRegistry {
-  /** Every problem in `obj`; empty when it would be accepted. */
-  validate(obj: unknown): ValidationError[];
+  /**
+   * Every problem in `obj`; empty when it would be accepted. `requireName: false` is for embedded
+   * objects that get their name elsewhere (composition bases, function inputs).
+   */
+  validate(obj: unknown, options?: { requireName?: boolean }): ValidationError[];
   /** Teach the registry the XR type an `apiextensions.crossplane.io/v2` XRD defines. */
   addXrd(xrd: KubeObject): void;
   /** The openAPIV3Schema of the served version for `apiVersion`/`kind`, if known. */
@@ -165,7 +168,7 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
     }
   }
 
-  function validate(input: unknown): ValidationError[] {
+  function validate(input: unknown, options: { requireName?: boolean } = {}): ValidationError[] {
     const obj = (input ?? {}) as KubeObject;
     const kind = typeof obj.kind === "string" ? obj.kind : "";
     const name = typeof obj.metadata?.name === "string" ? obj.metadata.name : "";
@@ -174,7 +177,7 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
 
     if (typeof obj.apiVersion !== "string" || obj.apiVersion === "") add("apiVersion", "apiVersion is required");
     if (!kind) add("kind", "kind is required");
-    metadataErrors(obj, add);
+    if (options.requireName !== false || obj.metadata?.name !== undefined) metadataErrors(obj, add);
     if (errors.length > 0 && (!kind || typeof obj.apiVersion !== "string")) return errors;
 
     const apiVersion = obj.apiVersion as string;

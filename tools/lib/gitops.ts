@@ -1,0 +1,343 @@
+/**
+ * Checks of the gitops/ tree (what Argo CD syncs after the handoff): every object against its CRD
+ * or XRD, plus the platform's structural rules for XRDs, Compositions and Argo CD Applications.
+ * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
+ */
+import * as path from "node:path";
+import { crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+
+export interface Problem {
+  file: string;
+  kind: string;
+  name: string;
+  path: string;
+  message: string;
+}
+
+export interface GitopsDocument {
+  /** Path as reported, relative to the folder that holds gitops/. */
+  file: string;
+  obj: KubeObject;
+}
+
+export const XRD_API_VERSION = "apiextensions.crossplane.io/v2";
+export const FN_ENVIRONMENT_CONFIGS = "function-environment-configs";
+export const FN_PATCH_AND_TRANSFORM = "function-patch-and-transform";
+export const FN_AUTO_READY = "function-auto-ready";
+export const ENVIRONMENT_CONFIG_NAME = "nixplane";
+/** The data keys of the `nixplane` EnvironmentConfig: the whole contract from Pulumi to GitOps. */
+export const ENVIRONMENT_KEYS = [
+  "environment", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
+  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
+] as const;
+export const ARGOCD_PROJECT = "nixplane";
+export const IN_CLUSTER = "https://kubernetes.default.svc";
+export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-name]";
+/** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
+export const IDEMPOTENT_ADOPTION = { key: "platform.nixplane.io/adoption", value: "idempotent" };
+const CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io";
+
+/** Every YAML document under `gitopsDir`, files named relative to its parent folder. */
+export function loadGitops(gitopsDir: string): GitopsDocument[] {
+  const base = path.dirname(path.resolve(gitopsDir));
+  return yamlFiles(gitopsDir).flatMap((file) =>
+    readYamlDocuments(file).map((obj) => ({ file: path.relative(base, file), obj: obj as KubeObject })));
+}
+
+let cachedRegistry: { dir: string; registry: CrdRegistry } | undefined;
+/** Upstream CRDs only, loaded once per process: for name look-ups (checks load their own, as they add XRDs). */
+function crdOnlyRegistry(dir: string): CrdRegistry {
+  if (cachedRegistry?.dir !== dir) cachedRegistry = { dir, registry: loadCrdRegistry(dir) };
+  return cachedRegistry.registry;
+}
+
+/** Runs every check over the tree at `gitopsDir`. */
+export function checkGitopsDir(gitopsDir: string, crds: string = crdsDir()): Problem[] {
+  return checkDocuments(loadGitops(gitopsDir), loadCrdRegistry(crds));
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}: ${p.kind}/${p.name}: ${p.path}: ${p.message}`;
+}
+
+const kindOf = (o: KubeObject) => (typeof o.kind === "string" ? o.kind : "<no kind>");
+const nameOf = (o: KubeObject) => (typeof o.metadata?.name === "string" ? o.metadata.name : "<no name>");
+const groupOf = (apiVersion: unknown) => (typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
+const isXrd = (o: KubeObject) => o.kind === "CompositeResourceDefinition";
+
+interface XrdSpec {
+  group?: string;
+  scope?: string;
+  names?: { kind?: string; plural?: string };
+  versions?: { name: string; referenceable?: boolean; served?: boolean; schema?: { openAPIV3Schema?: K8sSchema } }[];
+}
+interface Patch {
+  type?: string;
+  fromFieldPath?: string;
+  toFieldPath?: string;
+  patchSetName?: string;
+  combine?: { variables?: { fromFieldPath?: string }[] };
+  policy?: { fromFieldPath?: string };
+}
+interface ComposedResource {
+  name?: string;
+  base?: KubeObject;
+  patches?: Patch[];
+}
+interface PipelineStep {
+  step?: string;
+  functionRef?: { name?: string };
+  input?: KubeObject & { resources?: ComposedResource[]; patchSets?: { name?: string; patches?: Patch[] }[] };
+}
+
+/**
+ * All checks over already-loaded documents. `registry` holds the upstream CRDs; the XRDs found in
+ * `docs` are added to it, so XRs (examples and environment XRs) validate against them.
+ */
+export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): Problem[] {
+  const problems: Problem[] = [];
+  const xrds = docs.filter((d) => isXrd(d.obj));
+  for (const d of xrds) registry.addXrd(d.obj);
+
+  const xrSchemas = new Map<string, K8sSchema>(); // `${apiVersion}/${kind}` → XR schema
+  for (const { obj } of xrds) {
+    const spec = (obj.spec ?? {}) as XrdSpec;
+    for (const v of spec.versions ?? []) {
+      const schema = registry.schemaFor(`${spec.group}/${v.name}`, spec.names?.kind ?? "");
+      if (schema) xrSchemas.set(`${spec.group}/${v.name}/${spec.names?.kind}`, schema);
+    }
+  }
+  const xrGroups = new Set(xrds.map((d) => (d.obj.spec as XrdSpec | undefined)?.group).filter(Boolean));
+  const applications = docs.filter((d) => d.obj.kind === "Application" && groupOf(d.obj.apiVersion) === "argoproj.io");
+
+  for (const doc of docs) {
+    const at = (p: string, message: string, obj: KubeObject = doc.obj) =>
+      problems.push({ file: doc.file, kind: kindOf(obj), name: nameOf(obj), path: p, message });
+    for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
+
+    const obj = doc.obj;
+    if (isXrd(obj)) checkXrd(obj, docs, at);
+    else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
+    else if (applications.includes(doc)) checkApplication(obj, at);
+    else if (obj.kind === "EnvironmentConfig") checkEnvironmentConfig(doc, applications, at);
+    else if (xrGroups.has(groupOf(obj.apiVersion)) && doc.file.includes(`${path.sep}environments${path.sep}`)) checkEnvironmentXr(obj, at);
+  }
+  return problems;
+}
+
+type At = (p: string, message: string, obj?: KubeObject) => void;
+
+function checkXrd(xrd: KubeObject, docs: GitopsDocument[], at: At): void {
+  const spec = (xrd.spec ?? {}) as XrdSpec;
+  const expected = `${spec.names?.plural}.${spec.group}`;
+  if (xrd.apiVersion !== XRD_API_VERSION) at("apiVersion", `XRDs use ${XRD_API_VERSION} (Crossplane v2)`);
+  if (spec.scope !== "Namespaced") at("spec.scope", "XRs are Namespaced (Crossplane v2, no claims)");
+  if (nameOf(xrd) !== expected) at("metadata.name", `XRD must be named ${expected}`);
+  const compositions = docs.filter((d) => d.obj.kind === "Composition" && nameOf(d.obj) === expected);
+  if (compositions.length === 0) at("metadata.name", `no Composition named ${expected}`);
+}
+
+function checkComposition(comp: KubeObject, registry: CrdRegistry, xrSchemas: Map<string, K8sSchema>, at: At): void {
+  const spec = (comp.spec ?? {}) as { compositeTypeRef?: { apiVersion?: string; kind?: string }; mode?: string; pipeline?: PipelineStep[] };
+  const ref = spec.compositeTypeRef ?? {};
+  const xrSchema = xrSchemas.get(`${ref.apiVersion}/${ref.kind}`);
+  if (!xrSchema) at("spec.compositeTypeRef", `no XRD in gitops/ defines ${ref.kind} (${ref.apiVersion})`);
+  else {
+    const plural = registry.resourceName(ref.apiVersion ?? "", ref.kind ?? "");
+    if (plural && nameOf(comp) !== plural) at("metadata.name", `Composition for ${ref.kind} must be named ${plural}, like its XRD`);
+  }
+  if (spec.mode !== "Pipeline") at("spec.mode", "Compositions use mode: Pipeline");
+  const steps = spec.pipeline ?? [];
+  const fn = (i: number) => steps[i]?.functionRef?.name;
+  if (fn(0) !== FN_ENVIRONMENT_CONFIGS) at("spec.pipeline[0].functionRef.name", `pipeline must start with ${FN_ENVIRONMENT_CONFIGS}`);
+  if (fn(steps.length - 1) !== FN_AUTO_READY) at(`spec.pipeline[${Math.max(steps.length - 1, 0)}].functionRef.name`, `pipeline must end with ${FN_AUTO_READY}`);
+  steps.forEach((step, i) => {
+    if (!step.input) return;
+    for (const e of registry.validate(step.input, { requireName: false })) at(`spec.pipeline[${i}].input.${e.path}`, e.message);
+    if (step.functionRef?.name === FN_ENVIRONMENT_CONFIGS) {
+      const refs = ((step.input.spec as { environmentConfigs?: { ref?: { name?: string } }[] } | undefined)?.environmentConfigs ?? []).map((c) => c.ref?.name);
+      if (!refs.includes(ENVIRONMENT_CONFIG_NAME)) at(`spec.pipeline[${i}].input.spec.environmentConfigs`, `must reference the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig`);
+    }
+    if (step.functionRef?.name === FN_PATCH_AND_TRANSFORM) {
+      const patchSets = new Map((step.input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
+      (step.input.resources ?? []).forEach((res, r) =>
+        checkComposedResource(res, patchSets, registry, xrSchema, `spec.pipeline[${i}].input.resources[${r}]`, at));
+    }
+  });
+}
+
+/** A resource's patches with PatchSet references expanded in place. */
+function expandPatches(patches: Patch[], patchSets: Map<string | undefined, Patch[]>): Patch[] {
+  return patches.flatMap((p) => (p.type === "PatchSet" ? patchSets.get(p.patchSetName) ?? [] : [p]));
+}
+
+function checkComposedResource(res: ComposedResource, patchSets: Map<string | undefined, Patch[]>, registry: CrdRegistry,
+  xrSchema: K8sSchema | undefined, at: string, report: At): void {
+  const base = res.base ?? {};
+  const here = (p: string, m: string) => report(`${at}.${p}`, m);
+  const patches = expandPatches(res.patches ?? [], patchSets);
+  (res.patches ?? []).forEach((p, k) => {
+    if (p.type === "PatchSet" && !patchSets.has(p.patchSetName)) here(`patches[${k}].patchSetName`, `no patchSet named ${p.patchSetName}`);
+  });
+  const mrSchema = registry.schemaFor(String(base.apiVersion), String(base.kind));
+  if (!mrSchema) {
+    here("base", `no CRD for composed kind ${String(base.kind)} (${String(base.apiVersion)})`);
+    return;
+  }
+  const mrSpec = (base.spec ?? {}) as { managementPolicies?: string[]; providerConfigRef?: { kind?: string; name?: string } };
+  const policies = mrSpec.managementPolicies;
+  if (!policies) here("base.spec.managementPolicies", "composed resources set managementPolicies (without Delete)");
+  else if (policies.includes("Delete") || policies.includes("*")) here("base.spec.managementPolicies", "must not include Delete (or *): deleting an XR must never delete cloud data");
+  if (!mrSpec.providerConfigRef?.name || !mrSpec.providerConfigRef.kind) here("base.spec.providerConfigRef", "composed resources name their providerConfigRef (kind and name)");
+
+  const annotations = (base.metadata?.annotations ?? {}) as Record<string, unknown>;
+  const idempotent = annotations[IDEMPOTENT_ADOPTION.key] === IDEMPOTENT_ADOPTION.value;
+  if (!idempotent && !("crossplane.io/external-name" in annotations) && !patches.some((p) => p.toFieldPath === EXTERNAL_NAME_PATH)) {
+    here("patches", `no external-name source: patch ${EXTERNAL_NAME_PATH} from the XR (or a spec.adoption field), or annotate ${IDEMPOTENT_ADOPTION.key}: ${IDEMPOTENT_ADOPTION.value}`);
+  }
+
+  const patched: string[] = [];
+  patches.forEach((p) => {
+    const where = `patches[${(res.patches ?? []).indexOf(p) >= 0 ? (res.patches ?? []).indexOf(p) : "patchSet"}]`;
+    const xrSide = (fp: string | undefined, field: string) => {
+      if (fp !== undefined && xrSchema && !schemaHasPath(xrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of the XR (not in its XRD schema)`);
+    };
+    const mrSide = (fp: string | undefined, field: string) => {
+      if (fp !== undefined && !schemaHasPath(mrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of ${String(base.kind)}`);
+    };
+    switch (p.type) {
+      case "FromCompositeFieldPath":
+        xrSide(p.fromFieldPath, "fromFieldPath"); mrSide(p.toFieldPath, "toFieldPath"); break;
+      case "CombineFromComposite":
+        (p.combine?.variables ?? []).forEach((v, j) => xrSide(v.fromFieldPath, `combine.variables[${j}].fromFieldPath`));
+        mrSide(p.toFieldPath, "toFieldPath"); break;
+      case "ToCompositeFieldPath":
+      case "CombineToComposite":
+        mrSide(p.fromFieldPath, "fromFieldPath"); xrSide(p.toFieldPath, "toFieldPath"); break;
+      case "FromEnvironmentFieldPath": {
+        const key = (p.fromFieldPath ?? "").split(/[.[]/)[0];
+        if (!(ENVIRONMENT_KEYS as readonly string[]).includes(key)) here(`${where}.fromFieldPath`, `${key} is not a key of the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig contract`);
+        mrSide(p.toFieldPath, "toFieldPath"); break;
+      }
+      default:
+        mrSide(p.toFieldPath, "toFieldPath");
+    }
+    if (p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath) patched.push(p.toFieldPath);
+  });
+
+  // The base as the API server will see it, minus what patches fill in: a required field or a CEL
+  // "X is a required parameter" rule is satisfied by a patch; unknown fields and wrong types are not.
+  const coveredBy = (p: string) => patched.some((t) => normalise(t) === normalise(p) || normalise(t).startsWith(`${normalise(p)}.`));
+  for (const e of registry.validate(base, { requireName: false })) {
+    const mentioned = e.message.match(/spec\.[A-Za-z0-9_.]+/)?.[0];
+    if (e.message === "required field is missing" && coveredBy(e.path)) continue;
+    if (mentioned && / is a required parameter$/.test(e.message) && (coveredBy(mentioned) || coveredBy(mentioned.replace("spec.forProvider.", "spec.initProvider.")))) continue;
+    here(`base.${e.path}`, e.message);
+  }
+}
+
+/** `a.b[0].c[x.y]` → `a.b.c.x.y`-style canonical form (indices dropped) for comparisons. */
+function normalise(p: string): string {
+  return splitFieldPath(p).filter((s) => !/^\d+$/.test(s)).join(".");
+}
+
+/** `metadata.annotations[crossplane.io/external-name]` → [metadata, annotations, crossplane.io/external-name]. */
+export function splitFieldPath(p: string): string[] {
+  const out: string[] = [];
+  for (const m of p.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) out.push(m[1] ?? m[2].replace(/^["']|["']$/g, ""));
+  return out;
+}
+
+/** Whether `fieldPath` can exist in an object of this schema (metadata is open: labels, annotations, …). */
+export function schemaHasPath(schema: K8sSchema, fieldPath: string): boolean {
+  const segments = splitFieldPath(fieldPath);
+  if (segments[0] === "metadata") return ["name", "namespace", "labels", "annotations", "uid", "generateName"].includes(segments[1] ?? "");
+  let node: K8sSchema | undefined = schema;
+  for (const seg of segments) {
+    if (!node) return false;
+    if (node["x-kubernetes-preserve-unknown-fields"] && !node.properties?.[seg]) return true;
+    if (/^\d+$/.test(seg)) node = node.items;
+    else if (node.properties?.[seg]) node = node.properties[seg];
+    else if (typeof node.additionalProperties === "object") node = node.additionalProperties;
+    else return false;
+  }
+  return node !== undefined;
+}
+
+function checkApplication(app: KubeObject, at: At): void {
+  const finalizers = (app.metadata?.finalizers ?? []) as string[];
+  finalizers.forEach((f, i) => {
+    if (f.startsWith(CASCADE_FINALIZER)) at(`metadata.finalizers[${i}]`, "child Applications must not cascade-delete: deleting one would delete cloud resources");
+  });
+  const spec = (app.spec ?? {}) as { project?: string; destination?: { server?: string }; source?: { path?: string; directory?: { exclude?: string; recurse?: boolean } } };
+  if (spec.project !== ARGOCD_PROJECT) at("spec.project", `Applications belong to the ${ARGOCD_PROJECT} project`);
+  if (spec.destination?.server !== IN_CLUSTER) at("spec.destination.server", `Applications deploy to ${IN_CLUSTER}`);
+  const source = spec.source;
+  if (source?.path === "gitops/apis" && !(source.directory?.exclude ?? "").includes("example.yaml")) {
+    at("spec.source.directory.exclude", "the apis Application must exclude example.yaml (examples are checked, not synced)");
+  }
+}
+
+function checkEnvironmentConfig(doc: GitopsDocument, applications: GitopsDocument[], at: At): void {
+  const obj = doc.obj;
+  if (nameOf(obj) !== ENVIRONMENT_CONFIG_NAME) return;
+  const keys = Object.keys((obj.data ?? {}) as object).sort();
+  const expected = [...ENVIRONMENT_KEYS].sort();
+  if (keys.join() !== expected.join()) at("data", `keys must be exactly ${expected.join(", ")} (got ${keys.join(", ")})`);
+  for (const app of applications) {
+    const p = (app.obj.spec as { source?: { path?: string } } | undefined)?.source?.path;
+    if (p && (path.dirname(doc.file) === p || path.dirname(doc.file).startsWith(`${p}/`))) {
+      at("metadata.name", `the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig is created by Pulumi; ${app.file} must not sync it`);
+    }
+  }
+}
+
+function checkEnvironmentXr(xr: KubeObject, at: At): void {
+  const annotations = (xr.metadata?.annotations ?? {}) as Record<string, unknown>;
+  if (!String(annotations["argocd.argoproj.io/sync-options"] ?? "").includes("SkipDryRunOnMissingResource=true")) {
+    at("metadata.annotations", "XRs carry argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true (their CRD comes from an XRD)");
+  }
+}
+
+/** Sorted `<plural>.<group>` of every managed-resource kind the compositions under `gitopsDir` compose. */
+export function composedKinds(gitopsDir: string, crds: string = crdsDir()): string[] {
+  const registry = crdOnlyRegistry(crds);
+  const kinds = new Set<string>();
+  for (const { obj } of loadGitops(gitopsDir)) {
+    if (obj.kind !== "Composition") continue;
+    for (const step of ((obj.spec as { pipeline?: PipelineStep[] } | undefined)?.pipeline ?? [])) {
+      for (const res of step.input?.resources ?? []) {
+        const name = registry.resourceName(String(res.base?.apiVersion), String(res.base?.kind));
+        if (!name) throw new Error(`${nameOf(obj)}: no CRD for composed kind ${String(res.base?.kind)} (${String(res.base?.apiVersion)})`);
+        kinds.add(name);
+      }
+    }
+  }
+  return [...kinds].sort();
+}
+
+const TEAMS = ["checkout", "payments", "search", "identity", "catalog", "ledger", "notify"];
+const XR_SYNC = { "argocd.argoproj.io/sync-wave": "10", "argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true" };
+
+/** `n` realistic XRs, cycling ObjectStore, Database, WorkloadRole over several teams (for benchmarks). */
+export function generateComposites(n: number): KubeObject[] {
+  return Array.from({ length: n }, (_, i) => {
+    const team = TEAMS[i % TEAMS.length];
+    const metadata = { name: `svc-${i}`, namespace: `team-${team}`, annotations: { ...XR_SYNC } };
+    const apiVersion = "platform.nixplane.io/v1alpha1";
+    switch (i % 3) {
+      case 0:
+        return { apiVersion, kind: "ObjectStore", metadata, spec: { lifecycle: { enabled: i % 2 === 0, noncurrentVersionExpirationDays: 30 + (i % 60) } } };
+      case 1:
+        return { apiVersion, kind: "Database", metadata, spec: { engineVersion: "16.4", databaseName: `db${i}`, minCapacity: 0.5, maxCapacity: [4, 8, 16][i % 3], backupRetentionDays: 7 + (i % 28) } };
+      default:
+        return {
+          apiVersion, kind: "WorkloadRole", metadata,
+          spec: {
+            serviceAccountName: `svc-${i}`,
+            policyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::team-${team}-svc-${i}/*` }] }),
+          },
+        };
+    }
+  });
+}
