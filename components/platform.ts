@@ -5,7 +5,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NixplaneConfig } from "../stacks/config";
+import { Cluster } from "./cluster";
 import { Network } from "./network";
+import { NixosNodeImage, type Architecture } from "./nodeImage";
 
 export const PLATFORM_TYPE = "nixplane:index:Platform";
 
@@ -28,6 +30,8 @@ export function defaultTags(config: NixplaneConfig): Record<string, string> {
 
 export class Platform extends pulumi.ComponentResource {
   readonly network: Network;
+  readonly nodeImage: NixosNodeImage;
+  readonly cluster: Cluster;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
 
@@ -50,8 +54,39 @@ export class Platform extends pulumi.ComponentResource {
       : { clusterName: this.clusterName, cidr: vpc.cidr, azCount: vpc.azCount, natMode: vpc.natMode, flowLogs: vpc.flowLogs, interfaceEndpoints: vpc.interfaceEndpoints, protect: config.protect },
     child);
 
+    const architectures = [...new Set(config.nodeGroups.map((g) => g.architecture))].sort() as Architecture[];
+    this.nodeImage = new NixosNodeImage(`${name}-node-image`, {
+      mode: config.nodeImage.mode,
+      architectures,
+      kubernetesVersion: config.kubernetesVersion,
+      amiIds: config.nodeImage.mode === "ami" ? config.nodeImage.amiIds : undefined,
+      drRegion: config.dr.region,
+      allowedAccountIds: config.allowedAccountIds,
+      protect: config.protect,
+    }, child);
+
+    this.cluster = new Cluster(`${name}-cluster`, {
+      clusterName: this.clusterName,
+      kubernetesVersion: config.kubernetesVersion,
+      vpcId: this.network.vpcId,
+      privateSubnetIds: this.network.privateSubnetIds,
+      publicAccess: config.endpoint.publicAccess,
+      publicAccessCidrs: config.endpoint.publicAccessCidrs,
+      adminPrincipals: config.adminPrincipals,
+      serviceCidr: config.serviceCidr,
+      logRetentionDays: config.controlPlaneLogRetentionDays,
+      nodeGroups: config.nodeGroups,
+      amiIds: this.nodeImage.amiIds,
+      protect: config.protect,
+    }, child);
+
+    // --- in-cluster: Crossplane, Argo CD and the GitOps handoff (components/crossplane.ts, argocd.ts, handoff.ts) ---
+
     this.registerOutputs({
       clusterName: this.clusterName,
+      clusterEndpoint: this.cluster.endpoint,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      amiIds: this.nodeImage.amiIds,
       vpcId: this.network.vpcId,
       privateSubnetIds: this.network.privateSubnetIds,
       publicSubnetIds: this.network.publicSubnetIds,

@@ -10,3 +10,12 @@ export const clusterName = outputs.clusterName;
 export const vpcId = outputs.vpcId;
 export const privateSubnetIds = outputs.privateSubnetIds;
 export const publicSubnetIds = outputs.publicSubnetIds;
+export const clusterEndpoint = outputs.clusterEndpoint;
+export const clusterCertificateAuthority = outputs.clusterCertificateAuthority;
+export const oidcProviderArn = outputs.oidcProviderArn;
+export const oidcProviderUrl = outputs.oidcProviderUrl;
+export const clusterSecurityGroupId = outputs.clusterSecurityGroupId;
+export const nodeRoleArn = outputs.nodeRoleArn;
+/** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
+export const kubeconfig = outputs.kubeconfig;
+export const nodeAmiIds = outputs.nodeAmiIds;

@@ -11,5 +11,13 @@ export function createProgram(loaded: LoadedConfig) {
     vpcId: platform.network.vpcId,
     privateSubnetIds: platform.network.privateSubnetIds,
     publicSubnetIds: platform.network.publicSubnetIds,
+    clusterEndpoint: platform.cluster.endpoint,
+    clusterCertificateAuthority: platform.cluster.certificateAuthority,
+    oidcProviderArn: platform.cluster.oidcProviderArn,
+    oidcProviderUrl: platform.cluster.oidcProviderUrl,
+    clusterSecurityGroupId: platform.cluster.clusterSecurityGroupId,
+    nodeRoleArn: platform.cluster.nodeRoleArn,
+    kubeconfig: platform.cluster.kubeconfig,
+    nodeAmiIds: platform.nodeImage.amiIds,
   };
 }

@@ -1,4 +1,4 @@
-import type { Plan } from "./harness";
+import { planStack, type Plan } from "./harness";
 
 const SUBNET = "aws:ec2/subnet:Subnet";
 const NAT = "aws:ec2/natGateway:NatGateway";
@@ -6,7 +6,6 @@ const NAT = "aws:ec2/natGateway:NatGateway";
 describe("network of the prod stack (3 AZs, NAT per AZ)", () => {
   let plan: Plan;
   beforeAll(async () => {
-    const { planStack } = await import("./harness");
     plan = await planStack("prod");
   });
 

@@ -83,13 +83,29 @@ function eksClusterOutputs(inputs: Record<string, any>, name: string, env: MockE
     oidcIssuer: issuer,
     clusterSecurityGroupId: `sg-${hexId(`${clusterName}-cluster-sg`)}`,
     nodeSecurityGroupId: `sg-${hexId(`${clusterName}-node-sg`)}`,
-    eksCluster: undefined,
     core: {
       cluster: { name: clusterName, endpoint: cluster.server, certificateAuthority: { data: cluster["certificate-authority-data"] }, arn: `arn:aws:eks:${env.region}:${env.accountId}:cluster/${clusterName}`, vpcConfig: { clusterSecurityGroupId: `sg-${hexId(`${clusterName}-eks-sg`)}` } },
       endpoint: cluster.server,
       oidcProvider: { arn: `arn:aws:iam::${env.accountId}:oidc-provider/${issuer}`, url: issuer },
     },
   };
+}
+
+const NIX_BASE32 = "0123456789abcdfghijklmnpqrsvwxyz";
+
+/** A deterministic 32-character Nix store hash. */
+export function nixHash(seed: string): string {
+  return [...createHash("sha256").update(seed).digest()].slice(0, 32).map((b) => NIX_BASE32[b % 32]).join("");
+}
+
+/** What nixos/build-image.sh prints for a `--arch A --kubernetes-version V` invocation. */
+function mockBuildStdout(inputs: Record<string, any>): string {
+  const create: string = inputs.create ?? "";
+  const arch = /--arch (\S+)/.exec(create)?.[1] ?? "x86_64";
+  const kubernetesVersion = /--kubernetes-version (\S+)/.exec(create)?.[1] ?? "";
+  const outputHash = nixHash(JSON.stringify(inputs.triggers ?? create));
+  const storePath = `/nix/store/${outputHash}-nixos-amazon-image-eks-node-${arch}`;
+  return JSON.stringify({ arch, kubernetesVersion, storePath, imagePath: `${storePath}/nixos-amazon-image.vhd`, outputHash, format: "vpc", bootMode: arch === "arm64" ? "uefi" : "legacy-bios" });
 }
 
 export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
@@ -101,6 +117,10 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
         return { id: undefined, state: { ...inputs, ...outputs } };
       }
       if (!args.custom) return { id: undefined, state: inputs };
+      if (type === "command:local:Command") {
+        const stdout = /build-image\.sh/.test(inputs.create ?? "") ? mockBuildStdout(inputs) : "";
+        return { id: `${name}-${hexId(JSON.stringify(inputs.triggers ?? []), 8)}`, state: { ...inputs, stdout, stderr: "" } };
+      }
       const physicalName: string = inputs.name ?? inputs.bucket ?? `${name}-${hexId(`${type}-${name}`, 7)}`;
       const prefix = ID_PREFIX[type];
       const id = type.startsWith("kubernetes:") || type.startsWith("pulumi:providers:")
@@ -127,6 +147,16 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
         }
         case "aws:ec2/getVpc:getVpc":
           return { id: args.inputs.id, cidrBlock: "10.42.0.0/16" };
+        case "aws:eks/getCluster:getCluster": {
+          if (env.unknownClusterOutputs) return {};
+          const kubeconfig = mockKubeconfig(args.inputs.name, env);
+          const c = (kubeconfig.clusters as any[])[0].cluster;
+          return {
+            name: args.inputs.name, id: args.inputs.name, endpoint: c.server, arn: `arn:aws:eks:${env.region}:${env.accountId}:cluster/${args.inputs.name}`,
+            certificateAuthorities: [{ data: c["certificate-authority-data"] }],
+            vpcConfig: { clusterSecurityGroupId: `sg-${hexId(`${args.inputs.name}-eks-sg`)}` },
+          };
+        }
         case "aws:ec2/getAmi:getAmi":
           return { id: `ami-${hexId(JSON.stringify(args.inputs))}`, imageId: `ami-${hexId(JSON.stringify(args.inputs))}` };
         default:

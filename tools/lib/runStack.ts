@@ -1,5 +1,6 @@
 /** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
-import { parseConfig, readRawConfig } from "../../stacks/config";
+import { loadConfig, parseConfig, readRawConfig } from "../../stacks/config";
+import { createProgram } from "../../stacks/program";
 import { runProgram, type RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 
@@ -27,10 +28,7 @@ export async function runStack(stack: string, opts: StackRunOptions = {}): Promi
     preview: opts.preview,
     env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs },
     delayMs: opts.delayMs,
-    program: async () => {
-      const { loadConfig } = await import("../../stacks/config");
-      const { createProgram } = await import("../../stacks/program");
-      return createProgram(loadConfig());
-    },
+    // The program's modules only declare; resources are created by this call, after the mocks are set.
+    program: () => createProgram(loadConfig()),
   });
 }
