@@ -45,6 +45,7 @@ describe("nixos/*.nix", () => {
       "modules/pause-image.nix",
       "pkgs/default.nix",
       "pkgs/ecr-credential-provider/default.nix",
+      "pkgs/fetch-pinned.nix",
       "pkgs/kubelet/default.nix",
       "pkgs/nodeadm/default.nix",
       "tests/node-boot.nix",

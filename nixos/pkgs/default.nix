@@ -4,20 +4,39 @@
 { pkgs }:
 let
   nixplaneLib = import ../lib;
+  fetchPinned = pkgs.callPackage ./fetch-pinned.nix { };
   kubelets = builtins.listToAttrs (
     map (version: {
       name = nixplaneLib.kubeletAttr version;
       value = pkgs.callPackage ./kubelet {
         version = nixplaneLib.kubeletVersion version;
-        srcHash = nixplaneLib.kubeletHash version;
+        src = fetchPinned {
+          owner = "kubernetes";
+          repo = "kubernetes";
+          rev = "v${nixplaneLib.kubeletVersion version}";
+          hash = nixplaneLib.kubeletHash version;
+        };
       };
     }) nixplaneLib.supportedVersions
   );
 in
 kubelets
 // {
-  nodeadm = pkgs.callPackage ./nodeadm { source = nixplaneLib.nodeadmSource; };
+  nodeadm = pkgs.callPackage ./nodeadm {
+    version = pkgs.lib.removePrefix "v" nixplaneLib.nodeadmSource.rev;
+    src = fetchPinned {
+      owner = "awslabs";
+      repo = "amazon-eks-ami";
+      inherit (nixplaneLib.nodeadmSource) rev hash;
+    };
+  };
   ecr-credential-provider = pkgs.callPackage ./ecr-credential-provider {
-    source = nixplaneLib.ecrCredentialProviderSource;
+    version = pkgs.lib.removePrefix "v" nixplaneLib.ecrCredentialProviderSource.rev;
+    src = fetchPinned {
+      owner = "kubernetes";
+      repo = "cloud-provider-aws";
+      inherit (nixplaneLib.ecrCredentialProviderSource) rev hash;
+    };
+    inherit (nixplaneLib.ecrCredentialProviderSource) vendorHash;
   };
 }

@@ -5,26 +5,20 @@
 {
   lib,
   buildGoModule,
-  fetchFromGitHub,
-  # { rev; hash; vendorHash; } from lib/kubernetes.json.
-  source,
+  # A kubernetes/cloud-provider-aws release tag (pkgs/fetch-pinned.nix).
+  src,
+  version,
+  # cloud-provider-aws does not vendor its modules. null until the first
+  # networked build: once the source hash is set, `nix build
+  # .#ecr-credential-provider` reports the vendor hash as "got: sha256-...";
+  # record it in lib/kubernetes.json.
+  vendorHash,
 }:
 buildGoModule {
   pname = "ecr-credential-provider";
-  version = lib.removePrefix "v" source.rev;
+  inherit version src;
 
-  src = fetchFromGitHub {
-    owner = "kubernetes";
-    repo = "cloud-provider-aws";
-    tag = source.rev;
-    # Both hashes are null until the first networked build. `nix build
-    # .#ecr-credential-provider` first reports the source hash, then (once it
-    # is set) the vendor hash, each as "got: sha256-..."; record them in
-    # lib/kubernetes.json.
-    hash = if source.hash == null then lib.fakeHash else source.hash;
-  };
-
-  vendorHash = if source.vendorHash == null then lib.fakeHash else source.vendorHash;
+  vendorHash = if vendorHash == null then lib.fakeHash else vendorHash;
   subPackages = [ "cmd/ecr-credential-provider" ];
 
   env.CGO_ENABLED = "0";

@@ -4,15 +4,13 @@
 {
   lib,
   buildGoModule,
-  fetchFromGitHub,
   writeText,
   which,
   rsync,
   runtimeShell,
   version,
-  # null until the first networked build: nix then fails with
-  # "hash mismatch ... got: sha256-..."; copy that value into lib/kubernetes.json.
-  srcHash ? null,
+  # The kubernetes/kubernetes tag v<version> (pkgs/fetch-pinned.nix).
+  src,
 }:
 let
   minor = lib.versions.minor version;
@@ -29,14 +27,7 @@ let
 in
 buildGoModule {
   pname = "kubelet";
-  inherit version;
-
-  src = fetchFromGitHub {
-    owner = "kubernetes";
-    repo = "kubernetes";
-    tag = "v${version}";
-    hash = if srcHash == null then lib.fakeHash else srcHash;
-  };
+  inherit version src;
 
   # Kubernetes vendors its dependencies.
   vendorHash = null;

@@ -4,22 +4,13 @@
 {
   lib,
   buildGoModule,
-  fetchFromGitHub,
-  # { rev; hash; } from lib/kubernetes.json.
-  source,
+  # An awslabs/amazon-eks-ami release tag (pkgs/fetch-pinned.nix).
+  src,
+  version,
 }:
 buildGoModule {
   pname = "nodeadm";
-  version = lib.removePrefix "v" source.rev;
-
-  src = fetchFromGitHub {
-    owner = "awslabs";
-    repo = "amazon-eks-ami";
-    tag = source.rev;
-    # null until the first networked build: `nix build .#nodeadm` fails with
-    # "hash mismatch ... got: sha256-..."; put that value in lib/kubernetes.json.
-    hash = if source.hash == null then lib.fakeHash else source.hash;
-  };
+  inherit version src;
 
   modRoot = "nodeadm";
   # Upstream commits nodeadm/vendor, so no vendor hash is needed.
