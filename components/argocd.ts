@@ -1,0 +1,143 @@
+/**
+ * Argo CD: the Helm release (HA in prod), its argocd-cm (annotation tracking, the composite health
+ * check, exclusions of Crossplane's ProviderConfigUsage churn, OIDC with the local admin off) and the
+ * credentials of the GitOps repository as a repository Secret that stays a Pulumi secret throughout.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
+import { argocdHealthCustomizations } from "./argocdHealth";
+import { throwIfInvalid, type Problem } from "./validate";
+
+export const ARGOCD_TYPE = "nixplane:argocd:ArgoCD";
+export const ARGOCD_CHART = { chart: "argo-cd", repo: "https://argoproj.github.io/argo-helm" };
+export const ARGOCD_NAMESPACE = "argocd";
+/** Replicas of the stateless servers when `ha` is on (the chart's HA example; redis-ha needs 3 nodes). */
+export const ARGOCD_HA_REPLICAS = 2;
+/** argo-helm chart version → the Argo CD it ships; the default must ship what ../shared/crds validates. */
+export const ARGOCD_CHART_APP_VERSIONS: Record<string, string> = { "10.3.3": "v3.5.1" };
+export const REPOSITORY_SECRET_LABEL = { "argocd.argoproj.io/secret-type": "repository" };
+/** Crossplane writes a ProviderConfigUsage per managed resource: noise Argo CD should never track. */
+export const PROVIDER_CONFIG_USAGE_GROUPS = ["aws.upbound.io", "aws.m.upbound.io"];
+
+export interface SsoSettings {
+  issuer: string;
+  clientId: string;
+  /** Identity-provider groups that get role:admin. */
+  adminGroups: string[];
+}
+
+export interface ArgoCDArgs {
+  /** argo-cd chart version. Default from stacks/config.ts. */
+  chartVersion: pulumi.Input<string>;
+  /** Several replicas and redis-ha. Default false. */
+  ha?: pulumi.Input<boolean>;
+  /** OIDC single sign-on; when set, the local admin account is disabled. Default none. */
+  sso?: pulumi.Input<SsoSettings>;
+  /** The GitOps repository. */
+  repoUrl: pulumi.Input<string>;
+  /** Token (https URLs) or SSH private key (ssh/git@ URLs); omitted for a public repository. Kept secret. */
+  repoCredentials?: pulumi.Input<string>;
+}
+
+export function validateArgoCDArgs(args: ArgoCDArgs): Problem[] {
+  const problems: Problem[] = [];
+  if (typeof args.repoUrl === "string" && !/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(args.repoUrl))
+    problems.push({ propertyPath: "repoUrl", reason: `"${args.repoUrl}" is not a Git URL (https://…, ssh://… or git@…)` });
+  return problems;
+}
+
+/** Kinds Argo CD never watches: Kubernetes' own churn plus Crossplane's usage records. */
+export function resourceExclusions(): Record<string, unknown>[] {
+  return [
+    { apiGroups: ["", "discovery.k8s.io"], kinds: ["Endpoints", "EndpointSlice"], clusters: ["*"] },
+    { apiGroups: ["coordination.k8s.io"], kinds: ["Lease"], clusters: ["*"] },
+    { apiGroups: ["authentication.k8s.io", "authorization.k8s.io"], kinds: ["*"], clusters: ["*"] },
+    { apiGroups: ["certificates.k8s.io"], kinds: ["CertificateSigningRequest"], clusters: ["*"] },
+    { apiGroups: PROVIDER_CONFIG_USAGE_GROUPS, kinds: ["ProviderConfigUsage"], clusters: ["*"] },
+  ];
+}
+
+/** The `oidc.config` of argocd-cm: a public client with PKCE, groups from the ID token. */
+export function oidcConfig(sso: SsoSettings): string {
+  return stringify({
+    name: "SSO",
+    issuer: sso.issuer,
+    clientID: sso.clientId,
+    enablePKCEAuthentication: true,
+    requestedScopes: ["openid", "profile", "email", "groups"],
+    requestedIDTokenClaims: { groups: { essential: true } },
+  });
+}
+
+/** argocd-rbac-cm: nobody by default; the admin groups get role:admin. */
+export function rbacPolicy(sso: SsoSettings): Record<string, string> {
+  return {
+    "policy.default": "",
+    "policy.csv": sso.adminGroups.map((g) => `g, ${g}, role:admin`).join("\n") + "\n",
+    scopes: "[groups]",
+  };
+}
+
+/** The chart's values. */
+export function argocdValues(opts: { ha: boolean; sso?: SsoSettings }): Record<string, unknown> {
+  const { ha, sso } = opts;
+  const cm: Record<string, string> = {
+    "application.resourceTrackingMethod": "annotation",
+    "resource.exclusions": stringify(resourceExclusions()),
+    ...argocdHealthCustomizations(),
+    ...(sso ? { "admin.enabled": "false", "oidc.config": oidcConfig(sso) } : {}),
+  };
+  const replicas = ha ? ARGOCD_HA_REPLICAS : 1;
+  return {
+    crds: { install: true, keep: true },
+    dex: { enabled: false },
+    configs: { cm, ...(sso ? { rbac: rbacPolicy(sso) } : {}) },
+    "redis-ha": { enabled: ha },
+    controller: { replicas: 1 },
+    server: { replicas },
+    repoServer: { replicas },
+    applicationSet: { replicas },
+  };
+}
+
+/** The repository Secret's data: token over https (any user name works with a token), key over SSH. */
+export function repositorySecretData(repoUrl: string, credentials: string): Record<string, string> {
+  const ssh = /^(ssh:\/\/|git@)/.test(repoUrl);
+  return ssh
+    ? { type: "git", url: repoUrl, sshPrivateKey: credentials }
+    : { type: "git", url: repoUrl, username: "git", password: credentials };
+}
+
+export class ArgoCD extends pulumi.ComponentResource {
+  readonly release: k8s.helm.v3.Release;
+  readonly namespace: string = ARGOCD_NAMESPACE;
+
+  constructor(name: string, args: ArgoCDArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ARGOCD_TYPE, name, {}, opts);
+    throwIfInvalid(ARGOCD_TYPE, validateArgoCDArgs(args));
+    this.release = createArgoCD(name, args, this);
+    this.registerOutputs({ releaseStatus: this.release.status, namespace: this.namespace });
+  }
+}
+
+function createArgoCD(name: string, args: ArgoCDArgs, parent: pulumi.Resource): k8s.helm.v3.Release {
+  const release = new k8s.helm.v3.Release(name, {
+    chart: ARGOCD_CHART.chart,
+    version: args.chartVersion,
+    repositoryOpts: { repo: ARGOCD_CHART.repo },
+    namespace: ARGOCD_NAMESPACE,
+    createNamespace: true,
+    values: pulumi.all([args.ha ?? false, args.sso]).apply(([ha, sso]) => argocdValues({ ha, sso })),
+  }, { parent });
+
+  if (args.repoCredentials !== undefined) {
+    // Secret end to end: the data is wrapped even if a caller passed a plain string.
+    const data = pulumi.secret(pulumi.all([args.repoUrl, args.repoCredentials]).apply(([url, c]) => repositorySecretData(url, c)));
+    new k8s.core.v1.Secret(`${name}-repository`, {
+      metadata: { name: "nixplane-gitops", namespace: ARGOCD_NAMESPACE, labels: REPOSITORY_SECRET_LABEL },
+      stringData: data,
+    }, { parent, dependsOn: [release] });
+  }
+  return release;
+}

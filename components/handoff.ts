@@ -1,0 +1,130 @@
+/**
+ * The handoff to Git: the `nixplane` AppProject, the root Application (app of apps) of the
+ * environment, and the `nixplane` EnvironmentConfig, the one contract through which infrastructure
+ * metadata reaches the compositions. Destroying or replacing any of it never deletes cloud resources.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { throwIfInvalid, type Problem } from "./validate";
+
+export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
+export const PROJECT_NAME = "nixplane";
+export const ROOT_APPLICATION_NAME = "nixplane-root";
+export const ENVIRONMENT_CONFIG_NAME = "nixplane";
+export const IN_CLUSTER = "https://kubernetes.default.svc";
+export const DEFAULT_ARGOCD_NAMESPACE = "argocd";
+
+/** The data the compositions read, key for key (gitops/ reads exactly these). */
+export interface EnvironmentData {
+  environment: string;
+  region: string;
+  accountId: string;
+  vpcId: string;
+  privateSubnetIds: string[];
+  nodeSecurityGroupId: string;
+  clusterName: string;
+  kmsKeyArn: string;
+  permissionsBoundaryArn: string;
+  tags: Record<string, string>;
+}
+export const ENVIRONMENT_DATA_KEYS: (keyof EnvironmentData)[] = [
+  "environment", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
+  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
+];
+
+export interface GitOpsHandoffArgs {
+  /** The environment; the root Application syncs `<path>/environments/<environment>`. */
+  environment: pulumi.Input<string>;
+  /** The GitOps repository: the only source the project allows. */
+  repoUrl: pulumi.Input<string>;
+  /** Branch, tag or commit. Default `main`. */
+  revision?: pulumi.Input<string>;
+  /** Folder of the GitOps tree in the repository. Default `gitops`. */
+  path?: pulumi.Input<string>;
+  /** Namespace of Argo CD. Default `argocd`. */
+  argocdNamespace?: pulumi.Input<string>;
+  /** What installs the Application and AppProject CRDs (the Argo CD release). */
+  argocdReady: pulumi.Input<pulumi.Resource>;
+  /** What installs the EnvironmentConfig CRD (the Crossplane release). */
+  crossplaneReady: pulumi.Input<pulumi.Resource>;
+  /** The EnvironmentConfig's data. */
+  environmentData: pulumi.Input<{ [K in keyof EnvironmentData]: pulumi.Input<EnvironmentData[K]> }>;
+}
+
+export function validateHandoffArgs(args: GitOpsHandoffArgs): Problem[] {
+  const problems: Problem[] = [];
+  if (typeof args.path === "string" && (args.path.startsWith("/") || args.path.split("/").includes("..")))
+    problems.push({ propertyPath: "path", reason: `"${args.path}" must be a relative path inside the repository` });
+  return problems;
+}
+
+/** Only our repository, only this cluster. Cluster-scoped kinds are allowed: XRDs, Compositions, namespaces. */
+export function appProject(namespace: string, repoUrl: string): Record<string, unknown> {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name: PROJECT_NAME, namespace },
+    spec: {
+      description: "Everything nixplane hands off to Git",
+      sourceRepos: [repoUrl],
+      destinations: [{ server: IN_CLUSTER, namespace: "*" }],
+      clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+    },
+  };
+}
+
+/**
+ * The root Application. No `resources-finalizer.argocd.argoproj.io`: deleting the Application (a
+ * stack destroy, a replacement) leaves every child and so every cloud resource in place.
+ */
+export function rootApplication(o: { namespace: string; repoUrl: string; revision: string; path: string; environment: string }): Record<string, unknown> {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "Application",
+    metadata: { name: ROOT_APPLICATION_NAME, namespace: o.namespace },
+    spec: {
+      project: PROJECT_NAME,
+      source: { repoURL: o.repoUrl, targetRevision: o.revision, path: `${o.path.replace(/\/+$/, "")}/environments/${o.environment}` },
+      destination: { server: IN_CLUSTER, namespace: o.namespace },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+    },
+  };
+}
+
+export class GitOpsHandoff extends pulumi.ComponentResource {
+  readonly rootApplication: k8s.apiextensions.CustomResource;
+  readonly environmentConfig: k8s.apiextensions.CustomResource;
+
+  constructor(name: string, args: GitOpsHandoffArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(HANDOFF_TYPE, name, {}, opts);
+    throwIfInvalid(HANDOFF_TYPE, validateHandoffArgs(args));
+    const out = createHandoff(name, args, this);
+    this.rootApplication = out.rootApplication;
+    this.environmentConfig = out.environmentConfig;
+    this.registerOutputs({ rootApplication: this.rootApplication.metadata.name, environmentConfig: this.environmentConfig.metadata.name });
+  }
+}
+
+type Manifest = { apiVersion: string; kind: string; metadata: Record<string, unknown>; spec: unknown };
+
+/** A custom resource from a manifest computed from Outputs: apiVersion and kind stay plain for the engine. */
+function manifestResource(name: string, apiVersion: string, kind: string, manifest: pulumi.Output<Manifest>, opts: pulumi.CustomResourceOptions) {
+  return new k8s.apiextensions.CustomResource(name, { apiVersion, kind, metadata: manifest.metadata, spec: manifest.spec }, opts);
+}
+
+function createHandoff(name: string, args: GitOpsHandoffArgs, parent: pulumi.Resource) {
+  const namespace = pulumi.output(args.argocdNamespace ?? DEFAULT_ARGOCD_NAMESPACE);
+  const project = manifestResource(`${name}-project`, "argoproj.io/v1alpha1", "AppProject",
+    pulumi.all([namespace, args.repoUrl]).apply(([ns, url]) => appProject(ns, url) as Manifest), { parent, dependsOn: args.argocdReady });
+  const rootApp = manifestResource(`${name}-root`, "argoproj.io/v1alpha1", "Application",
+    pulumi.all([namespace, args.repoUrl, args.revision ?? "main", args.path ?? "gitops", args.environment])
+      .apply(([ns, repoUrl, revision, path, environment]) => rootApplication({ namespace: ns, repoUrl, revision, path, environment }) as Manifest),
+    { parent, dependsOn: [args.argocdReady, project], retainOnDelete: true });
+  const environmentConfig = new k8s.apiextensions.CustomResource(`${name}-environment`, {
+    apiVersion: "apiextensions.crossplane.io/v1beta1",
+    kind: "EnvironmentConfig",
+    metadata: { name: ENVIRONMENT_CONFIG_NAME },
+    data: args.environmentData,
+  }, { parent, dependsOn: args.crossplaneReady });
+  return { rootApplication: rootApp, environmentConfig };
+}
