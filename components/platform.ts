@@ -5,7 +5,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { NixplaneConfig } from "../stacks/config";
+import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
+import { Crossplane, composedManagedResources } from "./crossplane";
+import { GitOpsHandoff } from "./handoff";
 import { Network } from "./network";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
 
@@ -32,6 +35,9 @@ export class Platform extends pulumi.ComponentResource {
   readonly network: Network;
   readonly nodeImage: NixosNodeImage;
   readonly cluster: Cluster;
+  readonly crossplane: Crossplane;
+  readonly argocd: ArgoCD;
+  readonly handoff: GitOpsHandoff;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
 
@@ -80,13 +86,58 @@ export class Platform extends pulumi.ComponentResource {
       protect: config.protect,
     }, child);
 
-    // --- in-cluster: Crossplane, Argo CD and the GitOps handoff (components/crossplane.ts, argocd.ts, handoff.ts) ---
+    // In-cluster: Crossplane and Argo CD install side by side (no edge between them); the handoff follows both.
+    const inCluster = { parent: this, providers: { aws: this.awsProvider, kubernetes: this.cluster.kubernetesProvider } };
+    const xp = config.crossplane;
+    this.crossplane = new Crossplane(`${name}-crossplane`, {
+      clusterName: this.cluster.clusterName,
+      chartVersion: xp.chartVersion,
+      replicas: xp.replicas,
+      providerVersion: xp.providerVersion,
+      functions: xp.functions,
+      providerAuth: xp.providerAuth,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      oidcIssuer: this.cluster.oidcIssuer,
+      permissionsBoundaryArn: xp.permissionsBoundaryArn,
+      activations: composedManagedResources(),
+      protect: config.protect,
+    }, inCluster);
+    this.argocd = new ArgoCD(`${name}-argocd`, {
+      chartVersion: config.argocd.chartVersion,
+      ha: config.argocd.ha,
+      sso: config.argocd.sso,
+      repoUrl: config.gitops.repoUrl,
+      repoCredentials: args.gitopsCredentials,
+    }, inCluster);
+    this.handoff = new GitOpsHandoff(`${name}-handoff`, {
+      environment: config.environment,
+      repoUrl: config.gitops.repoUrl,
+      revision: config.gitops.revision,
+      path: config.gitops.path,
+      argocdReady: this.argocd.release,
+      crossplaneReady: this.crossplane.release,
+      environmentData: {
+        environment: config.environment,
+        region: config.region,
+        accountId: aws.getCallerIdentityOutput({}, child).accountId,
+        vpcId: this.network.vpcId,
+        privateSubnetIds: this.network.privateSubnetIds,
+        nodeSecurityGroupId: this.cluster.clusterSecurityGroupId,
+        clusterName: this.cluster.clusterName,
+        kmsKeyArn: this.crossplane.kmsKeyArn,
+        permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
+        tags: { ...config.tags, "nixplane:environment": config.environment, "managed-by": "crossplane" },
+      },
+    }, inCluster);
 
     this.registerOutputs({
       clusterName: this.clusterName,
       clusterEndpoint: this.cluster.endpoint,
       oidcProviderArn: this.cluster.oidcProviderArn,
       amiIds: this.nodeImage.amiIds,
+      dataKeyArn: this.crossplane.kmsKeyArn,
+      crossplaneProviderRoleArn: this.crossplane.providerRoleArn,
+      permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
       vpcId: this.network.vpcId,
       privateSubnetIds: this.network.privateSubnetIds,
       publicSubnetIds: this.network.publicSubnetIds,
