@@ -19,3 +19,6 @@ export const nodeRoleArn = outputs.nodeRoleArn;
 /** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
 export const kubeconfig = outputs.kubeconfig;
 export const nodeAmiIds = outputs.nodeAmiIds;
+export const dataKeyArn = outputs.dataKeyArn;
+export const crossplaneProviderRoleArn = outputs.crossplaneProviderRoleArn;
+export const permissionsBoundaryArn = outputs.permissionsBoundaryArn;

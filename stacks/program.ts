@@ -19,5 +19,8 @@ export function createProgram(loaded: LoadedConfig) {
     nodeRoleArn: platform.cluster.nodeRoleArn,
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
+    dataKeyArn: platform.crossplane.kmsKeyArn,
+    crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
+    permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,
   };
 }
