@@ -262,7 +262,8 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
   addon("coredns", {}, nodeGroups);
 
   const kubernetesProvider = new k8s.Provider(`${name}-k8s`, {
-    kubeconfig: cluster.kubeconfigJson,
+    // The kubeconfig stays secret: it may carry credentials, and nothing prints it.
+    kubeconfig: pulumi.secret(cluster.kubeconfigJson),
     enableServerSideApply: true,
   }, opts);
 

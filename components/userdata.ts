@@ -42,11 +42,7 @@ export function nodeConfig(args: NodeUserDataArgs): Record<string, unknown> {
         certificateAuthority: args.certificateAuthority,
         cidr: args.serviceCidr,
       },
-      kubelet: {
-        // Graceful node shutdown: pods get time to stop when EC2 stops or replaces the instance.
-        config: { shutdownGracePeriod: "30s", shutdownGracePeriodCriticalPods: "10s" },
-        ...(flags.length > 0 ? { flags } : {}),
-      },
+      kubelet: flags.length > 0 ? { flags } : {},
     },
   };
 }
