@@ -1,0 +1,229 @@
+import * as path from "node:path";
+import {
+  ACTIVATION_POLICY_NAME, activationPolicy, composedManagedResources, crossplaneValues, DEFAULT_CROSSPLANE_RESOURCES,
+  providerService, providerServices, runtimeConfigSpec, validateCrossplaneArgs, type CrossplaneArgs,
+} from "../components/crossplane";
+import { DEFAULT_VERSIONS } from "../stacks/config";
+import { composedKinds } from "../tools/lib/gitops";
+import { REPO_ROOT } from "../tools/lib/paths";
+import { outputValue, planStack, type Plan } from "./harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const PROVIDER = "kubernetes:pkg.crossplane.io/v1:Provider";
+const FUNCTION = "kubernetes:pkg.crossplane.io/v1:Function";
+const DRC = "kubernetes:pkg.crossplane.io/v1beta1:DeploymentRuntimeConfig";
+const MRAP = "kubernetes:apiextensions.crossplane.io/v1alpha1:ManagedResourceActivationPolicy";
+const PROVIDER_CONFIG = "kubernetes:aws.upbound.io/v1beta1:ProviderConfig";
+const CLUSTER_PROVIDER_CONFIG = "kubernetes:aws.m.upbound.io/v1beta1:ClusterProviderConfig";
+const ROLE = "aws:iam/role:Role";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const BOUNDARY = "aws:iam/policy:Policy";
+const ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation";
+const KMS_KEY = "aws:kms/key:Key";
+
+const GITOPS = path.join(REPO_ROOT, "gitops");
+const crossplaneOverride = (o: Record<string, unknown>) => ({ overrides: { "nixplane:crossplane": JSON.stringify(o) } });
+const doc = (r: { inputs: Record<string, unknown> }, key: string) => JSON.parse(r.inputs[key] as string);
+const output = (plan: Plan, key: string) => outputValue((plan.outputs as Record<string, any>)[key]) as Promise<string>;
+
+describe("Crossplane of the prod stack (Pod Identity)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("prod");
+  });
+
+  test("the chart is crossplane from charts.crossplane.io at the configured version, with prod's replicas", () => {
+    const release = plan.find(RELEASE, "nixplane-crossplane");
+    expect(release.inputs).toMatchObject({
+      chart: "crossplane",
+      version: DEFAULT_VERSIONS.crossplaneChart,
+      repositoryOpts: { repo: "https://charts.crossplane.io/stable" },
+      namespace: "crossplane-system",
+      createNamespace: true,
+    });
+    expect(release.inputs.values).toEqual({ replicas: 2, resourcesCrossplane: DEFAULT_CROSSPLANE_RESOURCES, provider: { defaultActivations: [] } });
+  });
+
+  test("the activation policy activates exactly the kinds gitops/ composes, nothing by wildcard", () => {
+    const mrap = plan.find(MRAP, "nixplane-crossplane-activations");
+    const composed = composedKinds(GITOPS);
+    expect(composed.length).toBeGreaterThan(0);
+    expect(mrap.inputs).toEqual({ apiVersion: "apiextensions.crossplane.io/v1alpha1", kind: "ManagedResourceActivationPolicy", metadata: { name: ACTIVATION_POLICY_NAME }, spec: { activate: composed } });
+    expect(composed.some((k) => k.includes("*"))).toBe(false);
+  });
+
+  test("one Provider per AWS service gitops/ composes, pinned to the configured provider-upjet-aws version, waited on until Healthy", () => {
+    const services = providerServices(composedKinds(GITOPS));
+    expect(plan.all(PROVIDER).map((p) => p.name).sort()).toEqual(services.map((s) => `nixplane-crossplane-provider-aws-${s}`));
+    for (const s of services) {
+      expect(plan.find(PROVIDER, `nixplane-crossplane-provider-aws-${s}`).inputs).toEqual({
+        apiVersion: "pkg.crossplane.io/v1",
+        kind: "Provider",
+        metadata: { name: `provider-aws-${s}`, annotations: { "pulumi.com/waitFor": "condition=Healthy" } },
+        spec: { package: `xpkg.crossplane.io/crossplane-contrib/provider-aws-${s}:${DEFAULT_VERSIONS.providerAws}`, runtimeConfigRef: { name: "provider-aws" } },
+      });
+    }
+  });
+
+  test("the three composition functions gitops/ calls, each pinned", () => {
+    const packages = plan.all(FUNCTION).map((f) => [(f.inputs.metadata as any).name, (f.inputs.spec as any).package]).sort();
+    expect(packages).toEqual([
+      ["function-auto-ready", `xpkg.crossplane.io/crossplane-contrib/function-auto-ready:${DEFAULT_VERSIONS.functionAutoReady}`],
+      ["function-environment-configs", `xpkg.crossplane.io/crossplane-contrib/function-environment-configs:${DEFAULT_VERSIONS.functionEnvironmentConfigs}`],
+      ["function-patch-and-transform", `xpkg.crossplane.io/crossplane-contrib/function-patch-and-transform:${DEFAULT_VERSIONS.functionPatchAndTransform}`],
+    ]);
+  });
+
+  test("Pod Identity: the role trusts pods.eks.amazonaws.com for AssumeRole and TagSession, nothing else", () => {
+    expect(doc(plan.find(ROLE, "nixplane-crossplane-providers"), "assumeRolePolicy")).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+    });
+  });
+
+  test("Pod Identity: one association for the service-account name the runtime config pins", () => {
+    const association = plan.find(ASSOCIATION, "nixplane-crossplane-providers");
+    expect(association.inputs).toMatchObject({ clusterName: "nixplane-prod", namespace: "crossplane-system", serviceAccount: "provider-aws" });
+    expect(plan.dependsOn(association, plan.find(ROLE, "nixplane-crossplane-providers"))).toBe(true);
+    const drc = plan.find(DRC, "nixplane-crossplane-runtime");
+    expect((drc.inputs.spec as any)).toEqual({ serviceAccountTemplate: { metadata: { name: "provider-aws" } } });
+    // The webhook injects credentials at pod start: the runtime (and so every provider pod) waits for the association.
+    expect(drc.dependsOn).toEqual([association.urn, plan.find(RELEASE, "nixplane-crossplane").urn].sort());
+  });
+
+  test("both default provider configs use Pod Identity, never a Secret", () => {
+    for (const [type, name] of [[PROVIDER_CONFIG, "nixplane-crossplane-providerconfig"], [CLUSTER_PROVIDER_CONFIG, "nixplane-crossplane-clusterproviderconfig"]]) {
+      expect(plan.find(type, name).inputs).toMatchObject({ metadata: { name: "default" }, spec: { credentials: { source: "PodIdentity" } } });
+    }
+  });
+
+  test("IAM roles can only be created or changed with the platform's boundary, which can never be removed or rewritten", async () => {
+    const boundary = plan.find(BOUNDARY, "nixplane-crossplane-boundary");
+    const boundaryArn = await output(plan, "permissionsBoundaryArn");
+    expect(boundaryArn).toMatch(/^arn:aws:iam::777788889999:policy\/nixplane-crossplane-boundary-/);
+    const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
+    const bounded = statements.find((s) => s.Sid === "IamRolesOnlyWithBoundary");
+    expect(bounded).toEqual({
+      Sid: "IamRolesOnlyWithBoundary",
+      Effect: "Allow",
+      Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+      Resource: ["arn:aws:iam::777788889999:role/*"],
+      Condition: { StringEquals: { "iam:PermissionsBoundary": boundaryArn } },
+    });
+    expect(statements.find((s) => s.Sid === "NeverRemoveBoundary")).toMatchObject({ Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: "*" });
+    expect(statements.find((s) => s.Sid === "NeverChangeBoundary")).toMatchObject({ Effect: "Deny", Resource: [boundaryArn] });
+    // No other statement grants a boundary-conditioned action without the condition.
+    for (const s of statements.filter((x) => x.Effect === "Allow" && x !== bounded)) {
+      for (const a of ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:*"]) expect(s.Action).not.toContain(a);
+    }
+    expect(doc(boundary, "policy").Statement.find((s: any) => s.Sid === "NoIdentityChanges")).toMatchObject({ Effect: "Deny", Action: expect.arrayContaining(["iam:*"]) });
+  });
+
+  test("the data key rotates, is protected, and is the only key the providers may use", () => {
+    const key = plan.find(KMS_KEY, "nixplane-crossplane-data-key");
+    expect(key.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
+    expect(key.protect).toBe(true);
+    const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
+    const kms = statements.filter((s) => s.Action.some((a: string) => a.startsWith("kms:")));
+    expect(kms).toHaveLength(1);
+    expect(kms[0].Resource).toEqual([expect.stringMatching(/^arn:aws:kms:eu-west-1:777788889999:key\//)]);
+  });
+
+  test("custom resources wait for the release that installs their CRDs, and nothing more", () => {
+    const release = plan.find(RELEASE, "nixplane-crossplane").urn;
+    const runtime = plan.find(DRC, "nixplane-crossplane-runtime").urn;
+    expect(plan.find(MRAP, "nixplane-crossplane-activations").dependsOn).toEqual([release]);
+    for (const f of plan.all(FUNCTION)) expect(f.dependsOn).toEqual([release]);
+    for (const p of plan.all(PROVIDER)) expect(p.dependsOn).toEqual([release, runtime].sort());
+  });
+
+  test("provider configs wait for every provider (whose Healthy condition Pulumi awaits), not for the release alone", () => {
+    const providers = plan.all(PROVIDER).map((p) => p.urn).sort();
+    expect(plan.find(PROVIDER_CONFIG, "nixplane-crossplane-providerconfig").dependsOn).toEqual(providers);
+    expect(plan.find(CLUSTER_PROVIDER_CONFIG, "nixplane-crossplane-clusterproviderconfig").dependsOn).toEqual(providers);
+  });
+});
+
+describe("Crossplane with IRSA", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("dev", crossplaneOverride({ providerAuth: "irsa" }));
+  });
+
+  test("the role trusts the cluster's OIDC provider for every provider revision's service account, audience sts", async () => {
+    const issuer = (await output(plan, "oidcProviderUrl")).replace(/^https:\/\//, "");
+    expect(issuer).toMatch(/^oidc\.eks\.eu-west-1\.amazonaws\.com\/id\/[0-9A-F]{32}$/);
+    expect(doc(plan.find(ROLE, "nixplane-crossplane-providers"), "assumeRolePolicy")).toEqual({
+      Version: "2012-10-17",
+      Statement: [{
+        Effect: "Allow",
+        Principal: { Federated: `arn:aws:iam::111122223333:oidc-provider/${issuer}` },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+          StringEquals: { [`${issuer}:aud`]: "sts.amazonaws.com" },
+          StringLike: { [`${issuer}:sub`]: "system:serviceaccount:crossplane-system:provider-aws-*" },
+        },
+      }],
+    });
+  });
+
+  test("no Pod Identity association; the runtime config annotates each revision's service account with the role", async () => {
+    expect(plan.all(ASSOCIATION)).toEqual([]);
+    const drc = plan.find(DRC, "nixplane-crossplane-runtime");
+    const roleArn = await output(plan, "crossplaneProviderRoleArn");
+    expect(roleArn).toMatch(/^arn:aws:iam::111122223333:role\/nixplane-crossplane-providers/);
+    expect(drc.inputs.spec).toEqual({ serviceAccountTemplate: { metadata: { annotations: { "eks.amazonaws.com/role-arn": roleArn } } } });
+    expect(drc.dependsOn).toEqual([plan.find(RELEASE, "nixplane-crossplane").urn]);
+  });
+
+  test("both default provider configs use IRSA", () => {
+    expect((plan.find(PROVIDER_CONFIG, "nixplane-crossplane-providerconfig").inputs.spec as any).credentials).toEqual({ source: "IRSA" });
+    expect((plan.find(CLUSTER_PROVIDER_CONFIG, "nixplane-crossplane-clusterproviderconfig").inputs.spec as any).credentials).toEqual({ source: "IRSA" });
+  });
+});
+
+describe("Crossplane with a boundary given in config", () => {
+  const given = "arn:aws:iam::111122223333:policy/org-workload-boundary";
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("dev", crossplaneOverride({ permissionsBoundaryArn: given }));
+  });
+
+  test("creates no boundary and conditions role changes on the given one", () => {
+    expect(plan.all(BOUNDARY)).toEqual([]);
+    const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
+    expect(statements.find((s) => s.Sid === "IamRolesOnlyWithBoundary").Condition).toEqual({ StringEquals: { "iam:PermissionsBoundary": given } });
+    expect((plan.find("kubernetes:apiextensions.crossplane.io/v1beta1:EnvironmentConfig", "nixplane-handoff-environment").inputs.data as any).permissionsBoundaryArn).toBe(given);
+  });
+});
+
+describe("pure parts", () => {
+  test("providerService names the family provider of a kind, cluster-scoped or namespaced", () => {
+    expect(providerService("buckets.s3.aws.m.upbound.io")).toBe("s3");
+    expect(providerService("instances.rds.aws.upbound.io")).toBe("rds");
+    expect(providerService("objectstores.platform.nixplane.io")).toBeUndefined();
+    expect(providerServices(["roles.iam.aws.m.upbound.io", "buckets.s3.aws.m.upbound.io", "policies.iam.aws.m.upbound.io"])).toEqual(["iam", "s3"]);
+  });
+
+  test("the seam reads another gitops tree: a composition composing a KMS key brings provider-aws-kms", () => {
+    const kinds = composedManagedResources(path.join(__dirname, "fixtures", "issue5", "gitops"));
+    expect(kinds).toEqual(["aliases.kms.aws.m.upbound.io", "keys.kms.aws.m.upbound.io"]);
+    expect(providerServices(kinds)).toEqual(["kms"]);
+  });
+
+  test("the default activation (every kind of every provider) is switched off in the chart values", () => {
+    expect(crossplaneValues(1, DEFAULT_CROSSPLANE_RESOURCES).provider).toEqual({ defaultActivations: [] });
+    expect(activationPolicy(["b.s3.aws.m.upbound.io", "a.s3.aws.m.upbound.io"]).spec).toEqual({ activate: ["a.s3.aws.m.upbound.io", "b.s3.aws.m.upbound.io"] });
+  });
+
+  test("IRSA annotates the service accounts, Pod Identity pins their name", () => {
+    expect(runtimeConfigSpec("irsa", "arn:aws:iam::1:role/x")).toEqual({ serviceAccountTemplate: { metadata: { annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x" } } } });
+    expect(runtimeConfigSpec("podIdentity", "arn:aws:iam::1:role/x")).toEqual({ serviceAccountTemplate: { metadata: { name: "provider-aws" } } });
+  });
+
+  test("validation reports every problem at once", () => {
+    const args = { providerAuth: "irsa", activations: ["objectstores.platform.nixplane.io"] } as unknown as CrossplaneArgs;
+    expect(validateCrossplaneArgs(args).map((p) => p.propertyPath)).toEqual(["oidcProviderArn", "activations"]);
+    expect(validateCrossplaneArgs({ ...args, providerAuth: "static" as never, activations: [] }).map((p) => p.propertyPath)).toEqual(["providerAuth", "activations"]);
+  });
+});
