@@ -1,0 +1,113 @@
+import YAML from "yaml";
+import { ARGOCD_CHART_APP_VERSIONS, argocdValues, repositorySecretData, validateArgoCDArgs } from "../components/argocd";
+import { argocdHealthCustomizations, RESOURCE_CUSTOMIZATIONS_KEY } from "../components/argocdHealth";
+import { DEFAULT_VERSIONS } from "../stacks/config";
+import { SECRET_MASK } from "../tools/lib/run";
+import { planStack, type Plan } from "./harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SECRET = "kubernetes:core/v1:Secret";
+const TOKEN = "ghp_nixplaneTestToken0123456789abcdef";
+const cm = (plan: Plan) => ((plan.find(RELEASE, "nixplane-argocd").inputs.values as any).configs.cm as Record<string, string>);
+
+describe("Argo CD of the prod stack (HA, SSO, private repository)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("prod", { overrides: { "nixplane:gitopsCredentials": TOKEN }, secretKeys: ["nixplane:gitopsCredentials"] });
+  });
+
+  test("the chart is argo-cd from argo-helm at the configured version, into its own namespace", () => {
+    expect(plan.find(RELEASE, "nixplane-argocd").inputs).toMatchObject({
+      chart: "argo-cd",
+      version: DEFAULT_VERSIONS.argocdChart,
+      repositoryOpts: { repo: "https://argoproj.github.io/argo-helm" },
+      namespace: "argocd",
+      createNamespace: true,
+    });
+  });
+
+  test("HA: two replicas of each stateless server and redis-ha", () => {
+    expect(plan.find(RELEASE, "nixplane-argocd").inputs.values).toMatchObject({
+      "redis-ha": { enabled: true },
+      controller: { replicas: 1 },
+      server: { replicas: 2 },
+      repoServer: { replicas: 2 },
+      applicationSet: { replicas: 2 },
+    });
+  });
+
+  test("resources are tracked by annotation and nixplane composites get the custom health check", () => {
+    expect(cm(plan)["application.resourceTrackingMethod"]).toBe("annotation");
+    expect(cm(plan)[RESOURCE_CUSTOMIZATIONS_KEY]).toBe(argocdHealthCustomizations()[RESOURCE_CUSTOMIZATIONS_KEY]);
+    expect(YAML.parse(cm(plan)[RESOURCE_CUSTOMIZATIONS_KEY])).toHaveProperty(["platform.nixplane.io/*", "health.lua"]);
+  });
+
+  test("ProviderConfigUsage of both provider-aws groups is excluded", () => {
+    const exclusions = YAML.parse(cm(plan)["resource.exclusions"]) as { apiGroups: string[]; kinds: string[]; clusters: string[] }[];
+    expect(exclusions).toContainEqual({ apiGroups: ["aws.upbound.io", "aws.m.upbound.io"], kinds: ["ProviderConfigUsage"], clusters: ["*"] });
+  });
+
+  test("with SSO the local admin is disabled, OIDC points at the issuer and the admin groups get role:admin", () => {
+    expect(cm(plan)["admin.enabled"]).toBe("false");
+    expect(YAML.parse(cm(plan)["oidc.config"])).toMatchObject({ issuer: "https://login.acme.example/oauth2/default", clientID: "argocd-prod" });
+    expect((plan.find(RELEASE, "nixplane-argocd").inputs.values as any).configs.rbac).toEqual({
+      "policy.default": "",
+      "policy.csv": "g, platform-admins, role:admin\n",
+      scopes: "[groups]",
+    });
+  });
+
+  test("the repository credentials are a labelled repository Secret whose data is only ever [secret]", () => {
+    const secret = plan.find(SECRET, "nixplane-argocd-repository");
+    expect(secret.inputs).toEqual({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "nixplane-gitops", namespace: "argocd", labels: { "argocd.argoproj.io/secret-type": "repository" } },
+      stringData: SECRET_MASK,
+    });
+    expect(JSON.stringify(plan.resources.map((r) => r.inputs))).not.toContain(TOKEN);
+  });
+});
+
+describe("Argo CD of the dev stack (single replicas, no SSO, public repository)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("dev");
+  });
+
+  test("no HA and the admin account stays (no SSO configured)", () => {
+    const values = plan.find(RELEASE, "nixplane-argocd").inputs.values as any;
+    expect(values).toMatchObject({ "redis-ha": { enabled: false }, server: { replicas: 1 }, repoServer: { replicas: 1 } });
+    expect(cm(plan)).not.toHaveProperty("admin.enabled");
+    expect(cm(plan)).not.toHaveProperty("oidc.config");
+    expect(values.configs.rbac).toBeUndefined();
+  });
+
+  test("no repository Secret for a public repository", () => {
+    expect(plan.all(SECRET)).toEqual([]);
+  });
+});
+
+describe("pure parts", () => {
+  test("a token goes over https as a password, an SSH key as sshPrivateKey", () => {
+    expect(repositorySecretData("https://github.com/a/b.git", "t")).toEqual({ type: "git", url: "https://github.com/a/b.git", username: "git", password: "t" });
+    expect(repositorySecretData("git@github.com:a/b.git", "k")).toEqual({ type: "git", url: "git@github.com:a/b.git", sshPrivateKey: "k" });
+  });
+
+  test("values keep the health customization as the one resource.customizations entry", () => {
+    const values = argocdValues({ ha: false }) as any;
+    expect(Object.keys(values.configs.cm).filter((k) => k.startsWith("resource.customizations"))).toEqual([RESOURCE_CUSTOMIZATIONS_KEY]);
+  });
+
+  test("a repository that is not a Git URL is refused", () => {
+    expect(validateArgoCDArgs({ chartVersion: "1.0.0", repoUrl: "ftp://x" }).map((p) => p.propertyPath)).toEqual(["repoUrl"]);
+  });
+
+  // The default must ship the Argo CD whose CRDs ../shared/crds holds (v3.5.1): argo-cd 10.3.3 does
+  // (argo-helm "Update dependency argoproj/argo-cd to v3.5.1", released as argo-cd-10.3.3); 9.5.4 ships
+  // a 3.3 release. DEFAULT_VERSIONS lives in stacks/config.ts (the lead's file): when it moves to
+  // 10.3.3 this test starts passing and `test.failing` must become `test`.
+  test.failing("the default chart version ships Argo CD v3.5.1, the version shared/crds validates", () => {
+    expect(ARGOCD_CHART_APP_VERSIONS[DEFAULT_VERSIONS.argocdChart]).toBe("v3.5.1");
+  });
+});

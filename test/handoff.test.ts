@@ -1,0 +1,95 @@
+import { appProject, rootApplication, validateHandoffArgs, type GitOpsHandoffArgs } from "../components/handoff";
+import { ENVIRONMENT_KEYS } from "../tools/lib/gitops";
+import { outputValue, planStack, type Plan } from "./harness";
+
+const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";
+const PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject";
+const ENV_CONFIG = "kubernetes:apiextensions.crossplane.io/v1beta1:EnvironmentConfig";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const REPO = "https://github.com/acme-platform/platform-gitops.git";
+
+describe("GitOps handoff of the prod stack", () => {
+  let plan: Plan;
+  let outputs: Record<string, any>;
+  beforeAll(async () => {
+    plan = await planStack("prod");
+    outputs = plan.outputs as Record<string, any>;
+  });
+
+  test("the root Application syncs gitops/environments/prod at the release revision, pruning and self-healing", () => {
+    const app = plan.find(APPLICATION, "nixplane-handoff-root");
+    expect(app.inputs).toEqual({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Application",
+      metadata: { name: "nixplane-root", namespace: "argocd" },
+      spec: {
+        project: "nixplane",
+        source: { repoURL: REPO, targetRevision: "release", path: "gitops/environments/prod" },
+        destination: { server: "https://kubernetes.default.svc", namespace: "argocd" },
+        syncPolicy: { automated: { prune: true, selfHeal: true } },
+      },
+    });
+  });
+
+  test("destroying or replacing the root Application deletes nothing: no cascade finalizer, retained on delete", () => {
+    const app = plan.find(APPLICATION, "nixplane-handoff-root");
+    expect((app.inputs.metadata as any).finalizers).toBeUndefined();
+    expect(JSON.stringify(app.inputs)).not.toContain("resources-finalizer.argocd.argoproj.io");
+    expect(app.retainOnDelete).toBe(true);
+  });
+
+  test("the project allows only the configured repository and this cluster", () => {
+    expect(plan.find(PROJECT, "nixplane-handoff-project").inputs.spec).toMatchObject({
+      sourceRepos: [REPO],
+      destinations: [{ server: "https://kubernetes.default.svc", namespace: "*" }],
+    });
+  });
+
+  test("the EnvironmentConfig carries exactly the keys the compositions read", () => {
+    const envConfig = plan.find(ENV_CONFIG, "nixplane-handoff-environment");
+    expect((envConfig.inputs.metadata as any).name).toBe("nixplane");
+    expect(Object.keys(envConfig.inputs.data as object).sort()).toEqual([...ENVIRONMENT_KEYS].sort());
+  });
+
+  test("the EnvironmentConfig's values are the network's, the cluster's and Crossplane's outputs", async () => {
+    const data = plan.find(ENV_CONFIG, "nixplane-handoff-environment").inputs.data as Record<string, unknown>;
+    expect(data).toEqual({
+      environment: "prod",
+      region: "eu-west-1",
+      accountId: "777788889999",
+      vpcId: await outputValue(outputs.vpcId),
+      privateSubnetIds: await outputValue(outputs.privateSubnetIds),
+      nodeSecurityGroupId: await outputValue(outputs.clusterSecurityGroupId),
+      clusterName: "nixplane-prod",
+      kmsKeyArn: await outputValue(outputs.dataKeyArn),
+      permissionsBoundaryArn: await outputValue(outputs.permissionsBoundaryArn),
+      tags: { "cost-center": "platform-prod", owner: "platform-team", "data-classification": "confidential", "nixplane:environment": "prod", "managed-by": "crossplane" },
+    });
+    expect((data.privateSubnetIds as string[]).length).toBe(3);
+  });
+
+  test("Argo CD objects wait for the Argo CD release, the EnvironmentConfig for the Crossplane release", () => {
+    const argocd = plan.find(RELEASE, "nixplane-argocd").urn;
+    const crossplane = plan.find(RELEASE, "nixplane-crossplane").urn;
+    const project = plan.find(PROJECT, "nixplane-handoff-project");
+    expect(project.dependsOn).toEqual([argocd]);
+    expect(plan.find(APPLICATION, "nixplane-handoff-root").dependsOn).toEqual([argocd, project.urn].sort());
+    expect(plan.find(ENV_CONFIG, "nixplane-handoff-environment").dependsOn).toEqual([crossplane]);
+  });
+});
+
+describe("pure parts", () => {
+  test("the path is joined without doubled slashes", () => {
+    const app = rootApplication({ namespace: "argocd", repoUrl: REPO, revision: "main", path: "deploy/gitops/", environment: "dev" }) as any;
+    expect(app.spec.source.path).toBe("deploy/gitops/environments/dev");
+  });
+
+  test("the project names one source repository", () => {
+    expect((appProject("argocd", REPO) as any).spec.sourceRepos).toEqual([REPO]);
+  });
+
+  test("a path leaving the repository is refused", () => {
+    const args = { path: "../elsewhere" } as GitOpsHandoffArgs;
+    expect(validateHandoffArgs(args).map((p) => p.propertyPath)).toEqual(["path"]);
+  });
+});
