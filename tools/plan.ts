@@ -8,6 +8,7 @@ import { ConfigError } from "../stacks/config";
 import { countByType, planEntries, renderGraph, renderManifests, renderTree } from "./lib/plan";
 import { REPO_ROOT } from "./lib/paths";
 import { runStack } from "./lib/runStack";
+import { writeTimeline } from "./lib/timeline";
 
 export const DEFAULT_STACK = "dev";
 
@@ -31,6 +32,7 @@ async function main(argv: string[]) {
   console.log(`\n${entries.length} resources, ${manifests.size} manifests`);
   for (const [type, n] of countByType(entries)) console.log(`  ${String(n).padStart(4)}  ${type}`);
   console.log(`\nwrote ${path.relative(process.cwd(), outDir)}/{resources.json,manifests/,graph.mmd}`);
+  if (argv.includes("--timeline")) await writeTimeline(stack, outDir);
 }
 
 if (require.main === module) {
