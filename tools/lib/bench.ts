@@ -1,0 +1,114 @@
+/**
+ * Measuring a child process: wall time, peak RSS of its largest process (GNU `time -f %M` when
+ * present, else a `node --require` preload that records `process.resourceUsage().maxRSS` at exit),
+ * and the peak RSS of its whole process tree, sampled from /proc (jest workers, tsc and npm add up).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export interface ChildMeasure {
+  wallMs: number;
+  /** Peak RSS of the largest single process in the tree, KiB (getrusage's ru_maxrss). */
+  maxRssKiB: number;
+  /** Peak of the summed RSS of every process in the tree, KiB (sampled every TREE_SAMPLE_MS). */
+  treeRssKiB: number;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const GNU_TIME = "/usr/bin/time";
+export const TREE_SAMPLE_MS = 50;
+
+/** GNU time (not the shell keyword, not BSD time) is what understands `-f %M -o file`. */
+export function hasGnuTime(): boolean {
+  if (!fs.existsSync(GNU_TIME)) return false;
+  const r = spawnSync(GNU_TIME, ["--version"], { encoding: "utf8" });
+  return /GNU/.test(`${r.stdout}${r.stderr}`);
+}
+
+const PRELOAD = `const fs = require("node:fs");
+process.on("exit", () => { try { fs.appendFileSync(process.env.NIXPLANE_BENCH_RSS, process.resourceUsage().maxRSS + "\\n"); } catch {} });
+`;
+
+/** Every descendant of `root` (from /proc/<pid>/task/<tid>/children). */
+function descendants(root: number): number[] {
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    out.push(pid);
+    let tasks: string[] = [];
+    try { tasks = fs.readdirSync(`/proc/${pid}/task`); } catch { continue; }
+    for (const tid of tasks) {
+      try {
+        queue.push(...fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(/\s+/).filter(Boolean).map(Number));
+      } catch { /* the task ended */ }
+    }
+  }
+  return out;
+}
+
+const PAGE_KIB = 4;
+function treeRssKiB(root: number): number {
+  let sum = 0;
+  for (const pid of descendants(root)) {
+    try { sum += Number(fs.readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * PAGE_KIB; } catch { /* gone */ }
+  }
+  return sum;
+}
+
+export async function measureChild(cmd: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<ChildMeasure> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-bench-"));
+  const rssFile = path.join(dir, "rss");
+  const gnu = hasGnuTime();
+  let env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  let argv = cmd;
+  if (gnu) {
+    argv = [GNU_TIME, "-f", "%M", "-o", rssFile, ...cmd];
+  } else {
+    const preload = path.join(dir, "preload.cjs");
+    fs.writeFileSync(preload, PRELOAD);
+    env = { ...env, NIXPLANE_BENCH_RSS: rssFile, NODE_OPTIONS: `${env.NODE_OPTIONS ?? ""} --require ${preload}`.trim() };
+  }
+  const started = performance.now();
+  const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  let tree = 0;
+  const sampler = setInterval(() => { if (child.pid) tree = Math.max(tree, treeRssKiB(child.pid)); }, TREE_SAMPLE_MS);
+  const exitCode: number = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+  const wallMs = performance.now() - started;
+  clearInterval(sampler);
+  const recorded = fs.existsSync(rssFile) ? fs.readFileSync(rssFile, "utf8").split(/\s+/).map(Number).filter((n) => Number.isFinite(n) && n > 0) : [];
+  fs.rmSync(dir, { recursive: true, force: true });
+  const maxRssKiB = Math.max(0, ...recorded);
+  return { wallMs, maxRssKiB, treeRssKiB: Math.max(tree, maxRssKiB), exitCode, stdout, stderr };
+}
+
+export function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface Target {
+  name: string;
+  /** What is compared with the limit. */
+  measured: string;
+  value: number;
+  limit: number;
+  unit: "ms";
+}
+
+export function verdict(t: Target): string {
+  const pass = t.value < t.limit;
+  return `${pass ? "PASS" : "FAIL"}  ${t.name}: ${t.measured} ${(t.value / 1000).toFixed(2)} s (target < ${(t.limit / 1000).toFixed(0)} s)`;
+}
+
+export const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
