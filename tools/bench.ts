@@ -14,6 +14,11 @@ export const DEFAULT_TEST_RUNS = 2;
 
 const TSX = path.join(REPO_ROOT, "node_modules", ".bin", "tsx");
 
+function judge(name: string, ms: ChildMeasure[], value: number, limit: number, measured = "median wall"): string {
+  if (ms[0].exitCode !== 0) return `FAIL  ${name}: the command failed (exit ${ms[0].exitCode})`;
+  return verdict({ name, measured, value, limit, unit: "ms" });
+}
+
 function option(argv: string[], name: string, fallback: number): number {
   const i = argv.indexOf(`--${name}`);
   const n = i >= 0 ? Number(argv[i + 1]) : fallback;
@@ -21,11 +26,15 @@ function option(argv: string[], name: string, fallback: number): number {
   return n;
 }
 
+/** Runs `cmd` up to `runs` times; stops at the first failure (its figures would measure an error path). */
 async function repeat(label: string, runs: number, cmd: string[]): Promise<ChildMeasure[]> {
   const out: ChildMeasure[] = [];
   for (let i = 0; i < runs; i++) {
     const m = await measureChild(cmd, { cwd: REPO_ROOT });
-    if (m.exitCode !== 0) throw new Error(`${label}: \`${cmd.join(" ")}\` exited ${m.exitCode}\n${m.stderr.slice(-2000)}`);
+    if (m.exitCode !== 0) {
+      process.stderr.write(`  ${label}: exited ${m.exitCode}\n${`${m.stdout}\n${m.stderr}`.trim().split("\n").slice(-8).map((l) => `    ${l}`).join("\n")}\n`);
+      return [m];
+    }
     process.stderr.write(`  ${label} run ${i + 1}/${runs}: ${(m.wallMs / 1000).toFixed(2)} s, ${mib(m.maxRssKiB)} largest process, ${mib(m.treeRssKiB)} tree\n`);
     out.push(m);
   }
@@ -33,6 +42,7 @@ async function repeat(label: string, runs: number, cmd: string[]): Promise<Child
 }
 
 function summary(label: string, cmd: string[], ms: ChildMeasure[]): string {
+  if (ms[0].exitCode !== 0) return `${label}  (\`${cmd.join(" ")}\`): FAILED with exit code ${ms[0].exitCode} after ${(ms[0].wallMs / 1000).toFixed(2)} s — no valid measurement`;
   return [
     `${label}  (\`${cmd.map((c) => path.relative(REPO_ROOT, c) || c).join(" ")}\`, median of ${ms.length})`,
     `  wall ${(median(ms.map((m) => m.wallMs)) / 1000).toFixed(2)} s  (min ${(Math.min(...ms.map((m) => m.wallMs)) / 1000).toFixed(2)}, max ${(Math.max(...ms.map((m) => m.wallMs)) / 1000).toFixed(2)})`,
@@ -53,19 +63,22 @@ async function main(argv: string[]) {
     const cmd = [TSX, path.join(REPO_ROOT, "tools", "plan.ts"), "prod"];
     const ms = await repeat("plan prod", runs, cmd);
     report.push(summary("offline plan of prod", cmd, ms));
-    verdicts.push(verdict({ name: "plan of prod", measured: "median wall", value: median(ms.map((m) => m.wallMs)), limit: TARGETS_MS.plan, unit: "ms" }));
+    verdicts.push(judge("plan of prod", ms, median(ms.map((m) => m.wallMs)), TARGETS_MS.plan));
   }
   if (only.has("test")) {
     const cmd = ["npm", "test", "--silent"];
     const ms = await repeat("npm test", testRuns, cmd);
     report.push(summary("whole test suite (tsc --noEmit + jest)", cmd, ms));
-    verdicts.push(verdict({ name: "test suite", measured: "median wall", value: median(ms.map((m) => m.wallMs)), limit: TARGETS_MS.test, unit: "ms" }));
+    verdicts.push(judge("test suite", ms, median(ms.map((m) => m.wallMs)), TARGETS_MS.test));
   }
   if (only.has("gitops")) {
     const cmd = [TSX, path.join(REPO_ROOT, "tools", "lib", "benchGitops.ts"), String(DEFAULT_COMPOSITES)];
     const ms = await repeat("gitops checker", runs, cmd);
-    const results = ms.map((m) => JSON.parse(m.stdout.trim().split("\n").pop() ?? "{}") as Record<string, number | string>);
-    if (typeof results[0].unavailable === "string") {
+    const results = ms.map((m) => JSON.parse(m.stdout.trim().split("\n").pop() || "{}") as Record<string, number | string>);
+    if (ms[0].exitCode !== 0) {
+      report.push(summary(`gitops checker on ${DEFAULT_COMPOSITES} composites`, cmd, ms));
+      verdicts.push(judge("gitops checker", ms, 0, TARGETS_MS.gitops));
+    } else if (typeof results[0].unavailable === "string") {
       report.push(`gitops checker on ${DEFAULT_COMPOSITES} composites: UNAVAILABLE — ${results[0].unavailable}`);
       verdicts.push(`N/A   gitops checker: unavailable (${results[0].unavailable})`);
     } else {
@@ -74,7 +87,7 @@ async function main(argv: string[]) {
         summary(`gitops checker on ${DEFAULT_COMPOSITES} generated composites`, cmd, ms),
         `  in-process: check ${phase("checkMs")} s, load gitops/ + CRDs ${phase("loadMs")} s, generate ${phase("generateMs")} s; ${results[0].documents} documents, ${results[0].problems} problems`,
       ].join("\n"));
-      verdicts.push(verdict({ name: `checker, ${DEFAULT_COMPOSITES} composites`, measured: "median check time", value: median(results.map((r) => Number(r.checkMs))), limit: TARGETS_MS.gitops, unit: "ms" }));
+      verdicts.push(judge(`checker, ${DEFAULT_COMPOSITES} composites`, ms, median(results.map((r) => Number(r.checkMs))), TARGETS_MS.gitops, "median check time"));
     }
   }
   console.log(report.join("\n\n"));
