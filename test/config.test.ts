@@ -1,5 +1,9 @@
 import { ConfigError, formatPath, instanceTypeArchitecture, parseConfig, readRawConfig } from "../stacks/config";
-import { listStacks, rawStackValues } from "../tools/lib/stackConfig";
+import { createProgram } from "../stacks/program";
+import { loadConfig } from "../stacks/config";
+import { runProgram } from "../tools/lib/run";
+import { listStacks, rawStackValues, readStackConfig } from "../tools/lib/stackConfig";
+import * as pulumi from "@pulumi/pulumi";
 import { runStack } from "../tools/lib/runStack";
 
 const dev = () => structuredClone(rawStackValues("dev"));
@@ -133,7 +137,6 @@ describe("instance type architecture", () => {
 
 describe("bad config fails before any resource is registered", () => {
   test("a run with a bad key throws the ConfigError and registers nothing", async () => {
-    const pulumi = await import("@pulumi/pulumi");
     const settings = require("@pulumi/pulumi/runtime/settings");
     const before = settings.getMonitor?.();
     await expect(runStack("dev", { overrides: { "nixplane:kubernetesVersion": "1.19", "nixplane:vpc": '{"cidr":"10.0.0.0/33"}' } }))
@@ -144,10 +147,6 @@ describe("bad config fails before any resource is registered", () => {
   });
 
   test("the program itself validates before registering (pulumi up path)", async () => {
-    const { runProgram } = await import("../tools/lib/run");
-    const { loadConfig } = await import("../stacks/config");
-    const { createProgram } = await import("../stacks/program");
-    const { readStackConfig } = await import("../tools/lib/stackConfig");
     const { config } = readStackConfig("dev");
     let registered = -1;
     await expect(runProgram({

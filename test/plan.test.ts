@@ -4,7 +4,8 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { writePlan } from "../tools/plan";
 import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../tools/lib/run";
-import { renderGraph, type PlanEntry } from "../tools/lib/plan";
+import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../tools/lib/plan";
+import { runStack } from "../tools/lib/runStack";
 
 const CONTRACT_KEYS = ["urn", "type", "name", "parent", "inputs", "dependencies", "dependsOn"];
 
@@ -59,8 +60,6 @@ describe("secrets never reach the plan", () => {
 
   test("the Git credentials given as a secret appear nowhere in the plan files", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-plan-"));
-    const { runStack } = await import("../tools/lib/runStack");
-    const { planEntries, renderManifests } = await import("../tools/lib/plan");
     const result = await runStack("staging", { overrides: { "nixplane:gitopsCredentials": "ghp_TOPSECRETTOKEN123" }, secretKeys: ["nixplane:gitopsCredentials"] });
     fs.writeFileSync(path.join(dir, "resources.json"), JSON.stringify(planEntries(result.resources)));
     const text = [fs.readFileSync(path.join(dir, "resources.json"), "utf8"), ...renderManifests(result.resources).values()].join("\n");

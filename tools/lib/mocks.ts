@@ -12,6 +12,9 @@ export interface MockEnv {
   unknownClusterOutputs?: boolean;
 }
 
+/** The engine's wire sentinel for a value not known until apply: mocks return it to model preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 export function hexId(seed: string, length = 17): string {
   return createHash("sha256").update(seed).digest("hex").slice(0, length);
 }
@@ -113,7 +116,8 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
     newResource(args) {
       const { type, name, inputs } = args;
       if (type === "eks:index:Cluster") {
-        const outputs = env.unknownClusterOutputs ? {} : eksClusterOutputs(inputs, name, env);
+        const known = eksClusterOutputs(inputs, name, env);
+        const outputs = env.unknownClusterOutputs ? Object.fromEntries(Object.keys(known).map((k) => [k, UNKNOWN])) : known;
         return { id: undefined, state: { ...inputs, ...outputs } };
       }
       if (!args.custom) return { id: undefined, state: inputs };
@@ -148,7 +152,8 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
         case "aws:ec2/getVpc:getVpc":
           return { id: args.inputs.id, cidrBlock: "10.42.0.0/16" };
         case "aws:eks/getCluster:getCluster": {
-          if (env.unknownClusterOutputs) return {};
+          // A cluster that does not exist yet: the engine answers with unknowns in preview.
+          if (env.unknownClusterOutputs) return Object.fromEntries(["name", "id", "endpoint", "arn", "certificateAuthorities", "vpcConfig", "identities"].map((k) => [k, UNKNOWN]));
           const kubeconfig = mockKubeconfig(args.inputs.name, env);
           const c = (kubeconfig.clusters as any[])[0].cluster;
           return {
