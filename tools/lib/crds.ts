@@ -105,6 +105,33 @@ export function readYamlDocuments(file: string): unknown[] {
   }).filter((d) => d !== null && d !== undefined);
 }
 
+/**
+ * Parsed CRD files, kept for the life of the process: parsing ~5 MB of YAML is most of a registry's
+ * cost, and registries are rebuilt often (each check owns one, since it learns XRDs). Read-only use.
+ */
+const documentCache = new Map<string, { mtimeMs: number; docs: unknown[] }>();
+
+function cachedDocuments(file: string): unknown[] {
+  const mtimeMs = fs.statSync(file).mtimeMs;
+  const hit = documentCache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.docs;
+  const docs = readYamlDocuments(file);
+  documentCache.set(file, { mtimeMs, docs });
+  return docs;
+}
+
+/** Compiled validators per schema object: CRD schemas are shared through the cache above. */
+const compiled = new WeakMap<object, ValidateFunction>();
+
+function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
+  let v = compiled.get(schema);
+  if (!v) {
+    v = ajv.compile(toJsonSchema(schema, true));
+    compiled.set(schema, v);
+  }
+  return v;
+}
+
 /** Kinds the API server has built in: checked for apiVersion and metadata only. */
 const BUILTIN_KINDS: Record<string, string> = {
   Namespace: "v1",
@@ -130,7 +157,7 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
 
   const key = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   for (const file of yamlFiles(dir)) {
-    for (const doc of readYamlDocuments(file)) {
+    for (const doc of cachedDocuments(file)) {
       const crd = doc as { kind?: string; spec?: CrdSpec };
       if (crd.kind !== "CustomResourceDefinition" || !crd.spec) continue;
       for (const version of crd.spec.versions ?? []) {
@@ -191,7 +218,7 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
       add("apiVersion", `no CRD for kind ${kind} (${apiVersion}) in ${dir} or the loaded XRDs`);
       return errors;
     }
-    entry.validator ??= ajv.compile(toJsonSchema(entry.schema, true));
+    entry.validator ??= compiledFor(entry.schema, ajv);
     // The API server defaults before it validates, and CEL rules rely on defaulted fields.
     const defaulted = withDefaults(entry.schema, obj) as KubeObject;
     if (!entry.validator(defaulted)) {
