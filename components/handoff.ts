@@ -5,32 +5,18 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+// The contract with gitops/ (names, data keys) is declared once, next to the checks that enforce it there.
+import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, type ENVIRONMENT_KEYS } from "../tools/lib/gitops";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
-export const PROJECT_NAME = "nixplane";
 export const ROOT_APPLICATION_NAME = "nixplane-root";
-export const ENVIRONMENT_CONFIG_NAME = "nixplane";
-export const IN_CLUSTER = "https://kubernetes.default.svc";
 export const DEFAULT_ARGOCD_NAMESPACE = "argocd";
 
-/** The data the compositions read, key for key (gitops/ reads exactly these). */
-export interface EnvironmentData {
-  environment: string;
-  region: string;
-  accountId: string;
-  vpcId: string;
-  privateSubnetIds: string[];
-  nodeSecurityGroupId: string;
-  clusterName: string;
-  kmsKeyArn: string;
-  permissionsBoundaryArn: string;
-  tags: Record<string, string>;
-}
-export const ENVIRONMENT_DATA_KEYS: (keyof EnvironmentData)[] = [
-  "environment", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
-  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
-];
+type ListKeys = "privateSubnetIds";
+type MapKeys = "tags";
+/** The data the compositions read, key for key: exactly tools/lib/gitops.ts' ENVIRONMENT_KEYS. */
+export type EnvironmentData = { [K in (typeof ENVIRONMENT_KEYS)[number]]: K extends ListKeys ? string[] : K extends MapKeys ? Record<string, string> : string };
 
 export interface GitOpsHandoffArgs {
   /** The environment; the root Application syncs `<path>/environments/<environment>`. */
