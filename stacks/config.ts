@@ -24,7 +24,7 @@ export const DEFAULT_VERSIONS = {
   functionPatchAndTransform: "v0.10.8",
   functionEnvironmentConfigs: "v0.7.1",
   functionAutoReady: "v0.6.0",
-  argocdChart: "9.5.4",
+  argocdChart: "10.3.3",
 } as const;
 
 export const DEFAULT_VPC_CIDR = "10.0.0.0/16";

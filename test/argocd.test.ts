@@ -104,10 +104,8 @@ describe("pure parts", () => {
   });
 
   // The default must ship the Argo CD whose CRDs ../shared/crds holds (v3.5.1): argo-cd 10.3.3 does
-  // (argo-helm "Update dependency argoproj/argo-cd to v3.5.1", released as argo-cd-10.3.3); 9.5.4 ships
-  // a 3.3 release. DEFAULT_VERSIONS lives in stacks/config.ts (the lead's file): when it moves to
-  // 10.3.3 this test starts passing and `test.failing` must become `test`.
-  test.failing("the default chart version ships Argo CD v3.5.1, the version shared/crds validates", () => {
+  // (argo-helm "Update dependency argoproj/argo-cd to v3.5.1", released as argo-cd-10.3.3).
+  test("the default chart version ships Argo CD v3.5.1, the version shared/crds validates", () => {
     expect(ARGOCD_CHART_APP_VERSIONS[DEFAULT_VERSIONS.argocdChart]).toBe("v3.5.1");
   });
 });
