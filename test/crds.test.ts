@@ -179,3 +179,18 @@ describe("registry.validate", () => {
     expect(local.resourceName("platform.nixplane.io/v1alpha1", "Cache")).toBe("caches.platform.nixplane.io");
   });
 });
+
+describe("crdPlurals (the fast index composedKinds uses)", () => {
+  test("agrees with the full registry for every CRD in the folder", () => {
+    const { crdPlurals } = require("../tools/lib/crds") as typeof import("../tools/lib/crds");
+    const plurals = crdPlurals(crdsDir());
+    expect(plurals.size).toBeGreaterThan(70);
+    for (const [groupKind, plural] of plurals) {
+      const [group, kind] = groupKind.split("/");
+      const versions = ["v1", "v1beta1", "v1beta2", "v1alpha1", "v2"];
+      const full = versions.map((v) => registry.resourceName(`${group}/${v}`, kind)).find((n) => n !== undefined);
+      expect([groupKind, `${plural}.${group}`]).toEqual([groupKind, full]);
+    }
+  });
+});
+

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, parseDocument } from "yaml";
 import { compileRule } from "./cel";
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
@@ -130,6 +130,31 @@ function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
     compiled.set(schema, v);
   }
   return v;
+}
+
+/**
+ * `group/Kind` → plural for every CRD in `dir`, reading only each file's head (everything before
+ * `spec.versions`, where group and names live): what resource names need, without parsing ~5 MB of
+ * schemas. A file whose head does not parse that way is read whole.
+ */
+export function crdPlurals(dir: string = crdsDir()): Map<string, string> {
+  const plurals = new Map<string, string>();
+  for (const file of yamlFiles(dir)) {
+    const text = fs.readFileSync(file, "utf8");
+    const cut = text.search(/^  versions:/m);
+    let docs: unknown[];
+    try {
+      docs = cut > 0 && !/^---\s*$/m.test(text.slice(text.indexOf("\n") + 1, cut)) ? [parseDocument(text.slice(0, cut)).toJS()] : cachedDocuments(file);
+    } catch {
+      docs = cachedDocuments(file);
+    }
+    for (const doc of docs) {
+      const crd = doc as { kind?: string; spec?: { group?: string; names?: { kind?: string; plural?: string } } };
+      if (crd?.kind === "CustomResourceDefinition" && crd.spec?.group && crd.spec.names?.kind && crd.spec.names.plural)
+        plurals.set(`${crd.spec.group}/${crd.spec.names.kind}`, crd.spec.names.plural);
+    }
+  }
+  return plurals;
 }
 
 /** Kinds the API server has built in: checked for apiVersion and metadata only. */

@@ -4,7 +4,7 @@
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
 import * as path from "node:path";
-import { crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+import { crdPlurals, crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 
 export interface Problem {
   file: string;
@@ -44,12 +44,6 @@ export function loadGitops(gitopsDir: string): GitopsDocument[] {
     readYamlDocuments(file).map((obj) => ({ file: path.relative(base, file), obj: obj as KubeObject })));
 }
 
-let cachedRegistry: { dir: string; registry: CrdRegistry } | undefined;
-/** Upstream CRDs only, loaded once per process: for name look-ups (checks load their own, as they add XRDs). */
-function crdOnlyRegistry(dir: string): CrdRegistry {
-  if (cachedRegistry?.dir !== dir) cachedRegistry = { dir, registry: loadCrdRegistry(dir) };
-  return cachedRegistry.registry;
-}
 
 /** Runs every check over the tree at `gitopsDir`. */
 export function checkGitopsDir(gitopsDir: string, crds: string = crdsDir()): Problem[] {
@@ -301,13 +295,16 @@ function checkEnvironmentXr(xr: KubeObject, at: At): void {
 
 /** Sorted `<plural>.<group>` of every managed-resource kind the compositions under `gitopsDir` compose. */
 export function composedKinds(gitopsDir: string, crds: string = crdsDir()): string[] {
-  const registry = crdOnlyRegistry(crds);
+  // Runs inside every `pulumi up`: the plural index reads CRD heads only (ms, not seconds).
+  const plurals = crdPlurals(crds);
   const kinds = new Set<string>();
   for (const { obj } of loadGitops(gitopsDir)) {
     if (obj.kind !== "Composition") continue;
     for (const step of ((obj.spec as { pipeline?: PipelineStep[] } | undefined)?.pipeline ?? [])) {
       for (const res of step.input?.resources ?? []) {
-        const name = registry.resourceName(String(res.base?.apiVersion), String(res.base?.kind));
+        const group = String(res.base?.apiVersion).split("/")[0];
+        const plural = plurals.get(`${group}/${String(res.base?.kind)}`);
+        const name = plural ? `${plural}.${group}` : undefined;
         if (!name) throw new Error(`${nameOf(obj)}: no CRD for composed kind ${String(res.base?.kind)} (${String(res.base?.apiVersion)})`);
         kinds.add(name);
       }
