@@ -28,6 +28,11 @@ export interface SsoSettings {
 }
 
 export interface ArgoCDArgs {
+  /**
+   * What must exist before the chart's pods can run: the node groups and the CNI and DNS add-ons.
+   * Helm waits for the pods to be Ready, and nothing in the release's inputs refers to the nodes.
+   */
+  schedulableAfter?: pulumi.Resource[];
   /** argo-cd chart version. Default from stacks/config.ts. */
   chartVersion: pulumi.Input<string>;
   /** Several replicas and redis-ha. Default false. */
@@ -129,7 +134,7 @@ function createArgoCD(name: string, args: ArgoCDArgs, parent: pulumi.Resource): 
     namespace: ARGOCD_NAMESPACE,
     createNamespace: true,
     values: pulumi.all([args.ha ?? false, args.sso]).apply(([ha, sso]) => argocdValues({ ha, sso })),
-  }, { parent });
+  }, { parent, dependsOn: args.schedulableAfter ?? [] });
 
   if (args.repoCredentials !== undefined) {
     // Secret end to end: the data is wrapped even if a caller passed a plain string.

@@ -147,6 +147,8 @@ export class Cluster extends pulumi.ComponentResource {
   /** For the components that install into the cluster. */
   readonly kubernetesProvider: k8s.Provider;
   readonly nodeGroups: aws.eks.NodeGroup[];
+  /** Node groups plus the CNI and DNS add-ons: once these exist, pods can be scheduled and resolve names. */
+  readonly computeReady: pulumi.Resource[];
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(CLUSTER_TYPE, validateClusterArgs(args));
@@ -164,6 +166,7 @@ export class Cluster extends pulumi.ComponentResource {
     this.kmsKeyArn = out.kmsKeyArn;
     this.kubernetesProvider = out.kubernetesProvider;
     this.nodeGroups = out.nodeGroups;
+    this.computeReady = out.computeReady;
     this.registerOutputs({
       clusterName: this.clusterName, endpoint: this.endpoint, certificateAuthority: this.certificateAuthority,
       oidcProviderArn: this.oidcProviderArn, oidcProviderUrl: this.oidcProviderUrl, clusterSecurityGroupId: this.clusterSecurityGroupId,
@@ -241,7 +244,7 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
     assumeRolePolicy: pulumi.all([cluster.oidcProviderArn, oidcIssuer]).apply(([arn, issuer]) => irsaAssumeRolePolicy(arn, issuer, "system:serviceaccount:kube-system:aws-node")),
   }, opts);
   new aws.iam.RolePolicyAttachment(`${name}-vpc-cni`, { role: cniRole.name, policyArn: CNI_POLICY_ARN }, opts);
-  addon("vpc-cni", { serviceAccountRoleArn: cniRole.arn });
+  const vpcCni = addon("vpc-cni", { serviceAccountRoleArn: cniRole.arn });
   addon("kube-proxy");
   addon("eks-pod-identity-agent");
 
@@ -259,7 +262,7 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
 
   // CoreDNS needs a node to schedule on; created earlier it sits DEGRADED until a 20-minute timeout
   // (pulumi/pulumi-eks#1819).
-  addon("coredns", {}, nodeGroups);
+  const coredns = addon("coredns", {}, nodeGroups);
 
   const kubernetesProvider = new k8s.Provider(`${name}-k8s`, {
     // The kubeconfig stays secret: it may carry credentials, and nothing prints it.
@@ -280,6 +283,7 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
     kmsKeyArn: key.arn,
     kubernetesProvider,
     nodeGroups,
+    computeReady: [...nodeGroups, vpcCni, coredns],
   };
 }
 

@@ -42,6 +42,11 @@ export const FUNCTIONS = {
 export type FunctionVersions = Record<keyof typeof FUNCTIONS, string>;
 
 export interface CrossplaneArgs {
+  /**
+   * What must exist before the chart's pods can run: the node groups and the CNI and DNS add-ons.
+   * Helm waits for the pods to be Ready, and nothing in the release's inputs refers to the nodes.
+   */
+  schedulableAfter?: pulumi.Resource[];
   /** Name of the EKS cluster (Pod Identity associations and the data key's alias). */
   clusterName: pulumi.Input<string>;
   /** Crossplane chart version. Default from stacks/config.ts (2.3.4). */
@@ -192,7 +197,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     namespace: CROSSPLANE_NAMESPACE,
     createNamespace: true,
     values: pulumi.all([args.replicas ?? 1, args.resources ?? DEFAULT_CROSSPLANE_RESOURCES]).apply(([r, res]) => crossplaneValues(r, res)),
-  }, opts);
+  }, { parent, dependsOn: args.schedulableAfter ?? [] });
   const afterRelease = { parent, dependsOn: [release] };
   const cr = (child: string, obj: Record<string, unknown>, extra: pulumi.CustomResourceOptions = afterRelease) =>
     new k8s.apiextensions.CustomResource(`${name}-${child}`, obj as k8s.apiextensions.CustomResourceArgs, extra);

@@ -91,6 +91,7 @@ export class Platform extends pulumi.ComponentResource {
     const xp = config.crossplane;
     this.crossplane = new Crossplane(`${name}-crossplane`, {
       clusterName: this.cluster.clusterName,
+      schedulableAfter: this.cluster.computeReady,
       chartVersion: xp.chartVersion,
       replicas: xp.replicas,
       providerVersion: xp.providerVersion,
@@ -103,6 +104,7 @@ export class Platform extends pulumi.ComponentResource {
       protect: config.protect,
     }, inCluster);
     this.argocd = new ArgoCD(`${name}-argocd`, {
+      schedulableAfter: this.cluster.computeReady,
       chartVersion: config.argocd.chartVersion,
       ha: config.argocd.ha,
       sso: config.argocd.sso,

@@ -163,3 +163,11 @@ describe("IRSA trust policies", () => {
     });
   });
 });
+
+describe("installs wait for schedulable nodes", () => {
+  test("both Helm releases depend on every node group and on the vpc-cni and coredns add-ons, and on nothing of each other", async () => {
+    const plan = await planStack("staging");
+    const ready = [...plan.all(NODE_GROUP), plan.find(ADDON, "nixplane-cluster-vpc-cni"), plan.find(ADDON, "nixplane-cluster-coredns")].map((r) => r.urn).sort();
+    for (const release of plan.all("kubernetes:helm.sh/v3:Release")) expect([release.name, release.dependsOn]).toEqual([release.name, ready]);
+  });
+});

@@ -213,6 +213,11 @@ const CROSSPLANE_PKG = /^kubernetes:pkg\.crossplane\.io\/v1(beta1)?:(Provider|Fu
 
 export const NECESSARY_ORDERING: NecessaryOrdering[] = [
   {
+    dependent: "kubernetes:helm.sh/v3:Release", dependency: /^aws:eks\/(nodeGroup:NodeGroup|addon:Addon)$/,
+    reason: "Helm waits for the chart's pods to be Ready: they need schedulable nodes, pod networking (vpc-cni) and DNS (coredns); the release's inputs name none of them",
+    source: ["https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v3/release/"],
+  },
+  {
     dependent: "aws:ec2/natGateway:NatGateway", dependency: "aws:ec2/internetGateway:InternetGateway",
     reason: "a public NAT gateway needs the VPC's internet gateway attached; nothing in its inputs refers to it",
     source: [`${TF}/nat_gateway`, "https://spin.atomicobject.com/aws-nat-implicit-dependency"],
