@@ -6,4 +6,6 @@ module.exports = {
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }] },
   moduleFileExtensions: ["ts", "js", "json"],
   testTimeout: 60000,
+  // Two cores here and in CI: one worker per core (jest defaults to cores - 1).
+  maxWorkers: 2,
 };

@@ -53,8 +53,10 @@ describe("Crossplane and Argo CD install in parallel", () => {
     const argocd = plan.find(RELEASE, "nixplane-argocd");
     expect(waitsFor(plan, crossplane).has(argocd.urn)).toBe(false);
     expect(waitsFor(plan, argocd).has(crossplane.urn)).toBe(false);
-    expect(crossplane.dependsOn).toEqual([]);
-    expect(argocd.dependsOn).toEqual([]);
+    // Each waits only for schedulable nodes: the node groups and the vpc-cni and coredns add-ons.
+    const computeReady = [...plan.all("aws:eks/nodeGroup:NodeGroup"), plan.find("aws:eks/addon:Addon", "nixplane-cluster-vpc-cni"), plan.find("aws:eks/addon:Addon", "nixplane-cluster-coredns")].map((r) => r.urn).sort();
+    expect(crossplane.dependsOn).toEqual(computeReady);
+    expect(argocd.dependsOn).toEqual(computeReady);
   });
 
   test("nothing of Crossplane waits for Argo CD and nothing of Argo CD waits for Crossplane", () => {
