@@ -11,6 +11,7 @@ import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { parseAllDocuments, parseDocument } from "yaml";
 import { compileRule } from "./cel";
+import { REPO_ROOT } from "./paths";
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
 export interface ValidationError {
@@ -68,15 +69,9 @@ interface TypeEntry {
   hasCel?: boolean;
 }
 
-/** Folder of the repository (the one holding package.json). */
+/** Folder of the repository (the one holding package.json): the one definition is in paths.ts. */
 export function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
-    dir = parent;
-  }
-  return dir;
+  return REPO_ROOT;
 }
 
 /** The CRD folder every test and tool uses: `NIXPLANE_CRDS_DIR`, else `<repo>/../shared/crds`. */
