@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ROOT_DEVICE_NAME, type Architecture } from "./nodeImage";
 import { renderNodeUserData, type Taint } from "./userdata";
 import { throwIfInvalid, type Problem } from "./validate";
 
@@ -13,7 +14,6 @@ export const CLUSTER_TYPE = "nixplane:cluster:Cluster";
 export const CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 export const KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"] as const;
 export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number];
-export type Architecture = "x86_64" | "arm64";
 
 /**
  * Managed add-on versions, pinned per Kubernetes version (from `aws eks describe-addon-versions
@@ -33,8 +33,6 @@ export const NODE_ROLE_POLICIES = [
 ] as const;
 export const CNI_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy";
 export const CLUSTER_ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
-/** NixOS' Amazon image registers its root disk as /dev/xvda. */
-export const ROOT_DEVICE_NAME = "/dev/xvda";
 
 export interface NodeGroupArgs {
   name: string;

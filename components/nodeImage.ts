@@ -17,6 +17,7 @@ export const NODE_IMAGE_MODES = ["build", "ami"] as const;
 export type NodeImageMode = (typeof NODE_IMAGE_MODES)[number];
 export type Architecture = "x86_64" | "arm64";
 export const IMAGE_TAG_KEY = "nixplane:image";
+/** NixOS' Amazon image registers its root disk as /dev/xvda. */
 export const ROOT_DEVICE_NAME = "/dev/xvda";
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 

@@ -8,14 +8,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isCidr, cidrContains } from "../components/cidr";
+import { KUBERNETES_VERSIONS } from "../components/cluster";
+import { NAT_MODES } from "../components/network";
+import { NODE_IMAGE_MODES } from "../components/nodeImage";
 
-export const KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"] as const;
+// The components own their allowed values; the schema reuses them so the two cannot drift.
+export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
+
 export const ARCHITECTURES = ["x86_64", "arm64"] as const;
-export const NAT_MODES = ["single", "perAz"] as const;
 export const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "sts", "ec2", "ssm", "ssmmessages", "ec2messages", "logs"] as const;
 export const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 export const PROVIDER_AUTH_MODES = ["irsa", "podIdentity"] as const;
-export const NODE_IMAGE_MODES = ["build", "ami"] as const;
 
 /** Pinned versions: what is installed is what `../shared/crds` validates (see its SOURCES.md). */
 export const DEFAULT_VERSIONS = {
