@@ -2,6 +2,7 @@
  * The offline plan: `npm run plan -- <stack>` runs the real program under mocks (no AWS account,
  * no cluster) and writes plan/<stack>/{resources.json, manifests/, graph.mmd}.
  */
+import "./lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../stacks/config";
