@@ -34,10 +34,16 @@ export const BOUNDARY_CONDITIONED_ACTIONS = [
 export const BOUNDARY_PROTECTING_ACTIONS = ["iam:DeleteRolePermissionsBoundary"];
 export const BOUNDARY_POLICY_CHANGE_ACTIONS = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"];
 /**
- * Upjet tags every resource it creates with its kind; changes that IAM cannot condition on the
- * boundary (trust policy, tags, deletion) are limited to roles so tagged, and the tag itself can only
- * be added to a role already carrying it, so an existing admin role can never be re-tagged into reach.
- * Not verified against live IAM here: see the report of issue 5.
+ * The IAM path of every role and managed policy composed from Git (gitops/apis/workloadroles sets it).
+ * The providers' IAM rights stop at this path: they can neither rewrite a managed policy attached to
+ * someone else (CreatePolicyVersion on `policy/*` would be account takeover) nor touch a role outside
+ * it, whatever its tags. The providers' own role and the boundary live outside it.
+ */
+export const CROSSPLANE_IAM_PATH = "/nixplane/";
+/**
+ * Upjet tags every resource it creates with its kind. Creating a role with tags is also authorized as
+ * `iam:TagRole`, where the role does not exist yet: only the request's tags can be conditioned on. Later
+ * changes IAM cannot condition on the boundary (trust policy, tags) also require the tag on the role.
  */
 export const CROSSPLANE_ROLE_TAG = { key: "crossplane-kind", value: "role.iam.aws.m.upbound.io" };
 
@@ -81,11 +87,13 @@ export interface ProviderPolicyInputs {
 
 /**
  * What the providers may do: the services the compositions compose (S3 buckets, RDS, EC2 security
- * groups, IAM roles and policies), use of the data key, and IAM role changes only inside the boundary.
+ * groups, IAM roles and policies), use of the data key, and IAM writes only under CROSSPLANE_IAM_PATH,
+ * roles only with the platform's boundary.
  */
 export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
   const partition = p.partition ?? "aws";
-  const roles = `arn:${partition}:iam::${p.accountId}:role/*`;
+  const roles = `arn:${partition}:iam::${p.accountId}:role${CROSSPLANE_IAM_PATH}*`;
+  const policies = `arn:${partition}:iam::${p.accountId}:policy${CROSSPLANE_IAM_PATH}*`;
   return document([
     { Sid: "S3Buckets", Effect: "Allow", Action: ["s3:*"], Resource: [`arn:${partition}:s3:::*`] },
     { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: "*" },
@@ -112,7 +120,7 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Sid: "IamManagedPolicies",
       Effect: "Allow",
       Action: ["iam:CreatePolicy", "iam:DeletePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"],
-      Resource: [`arn:${partition}:iam::${p.accountId}:policy/*`],
+      Resource: [policies],
     },
     {
       Sid: "IamRolesOnlyWithBoundary",
@@ -120,6 +128,13 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Action: BOUNDARY_CONDITIONED_ACTIONS,
       Resource: [roles],
       Condition: { StringEquals: { "iam:PermissionsBoundary": p.boundaryArn } },
+    },
+    {
+      Sid: "IamTagRolesOnCreate",
+      Effect: "Allow",
+      Action: ["iam:TagRole"],
+      Resource: [roles],
+      Condition: { StringEquals: { [`aws:RequestTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value } },
     },
     {
       Sid: "IamMaintainCrossplaneRoles",

@@ -3,10 +3,12 @@ import {
   ACTIVATION_POLICY_NAME, activationPolicy, composedManagedResources, crossplaneValues, DEFAULT_CROSSPLANE_RESOURCES,
   providerService, providerServices, runtimeConfigSpec, validateCrossplaneArgs, type CrossplaneArgs,
 } from "../components/crossplane";
+import { CROSSPLANE_IAM_PATH, CROSSPLANE_ROLE_TAG } from "../components/iamPolicies";
 import { DEFAULT_VERSIONS } from "../stacks/config";
 import { composedKinds } from "../tools/lib/gitops";
 import { REPO_ROOT } from "../tools/lib/paths";
 import { outputValue, planStack, type Plan } from "./harness";
+import { allowsAll, evaluate } from "./iam";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const PROVIDER = "kubernetes:pkg.crossplane.io/v1:Provider";
@@ -107,7 +109,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       Sid: "IamRolesOnlyWithBoundary",
       Effect: "Allow",
       Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-      Resource: ["arn:aws:iam::777788889999:role/*"],
+      Resource: ["arn:aws:iam::777788889999:role/nixplane/*"],
       Condition: { StringEquals: { "iam:PermissionsBoundary": boundaryArn } },
     });
     expect(statements.find((s) => s.Sid === "NeverRemoveBoundary")).toMatchObject({ Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: "*" });
@@ -117,6 +119,65 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       for (const a of ["iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary", "iam:*"]) expect(s.Action).not.toContain(a);
     }
     expect(doc(boundary, "policy").Statement.find((s: any) => s.Sid === "NoIdentityChanges")).toMatchObject({ Effect: "Deny", Action: expect.arrayContaining(["iam:*"]) });
+  });
+
+  describe("what the providers' policy allows, request by request (test/iam.ts)", () => {
+    const ACCOUNT = "777788889999";
+    const role = (name: string, p = CROSSPLANE_IAM_PATH) => `arn:aws:iam::${ACCOUNT}:role${p}${name}`;
+    const managedPolicy = (name: string, p = CROSSPLANE_IAM_PATH) => `arn:aws:iam::${ACCOUNT}:policy${p}${name}`;
+    const upjetTags = { [`aws:RequestTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value, "aws:RequestTag/crossplane-name": "team-a-api" };
+    const taggedRole = { [`aws:ResourceTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value };
+    let policy: string;
+    let boundaryArn: string;
+    beforeAll(async () => {
+      policy = plan.find(ROLE_POLICY, "nixplane-crossplane-providers").inputs.policy as string;
+      boundaryArn = await output(plan, "permissionsBoundaryArn");
+    });
+
+    test("creating a workload role as upjet does (tags on create, with the boundary, under the path) is allowed", () => {
+      // CreateRole with Tags is authorized as CreateRole and as TagRole on a role that does not exist yet.
+      const context = { ...upjetTags, "iam:PermissionsBoundary": boundaryArn };
+      expect(allowsAll(policy, [
+        { action: "iam:CreateRole", resource: role("team-a-api"), context },
+        { action: "iam:TagRole", resource: role("team-a-api"), context: upjetTags },
+      ])).toBe(true);
+      expect(evaluate(policy, { action: "iam:AttachRolePolicy", resource: role("team-a-api"), context: { "iam:PermissionsBoundary": boundaryArn } })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("team-a-api"), context: taggedRole })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:CreatePolicy", resource: managedPolicy("team-a-api") })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api") })).toBe("Allow");
+    });
+
+    test("a role without the platform's boundary, or outside the path, cannot be created", () => {
+      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: upjetTags })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: { ...upjetTags, "iam:PermissionsBoundary": managedPolicy("other", "/") } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("admin", "/"), context: { ...upjetTags, "iam:PermissionsBoundary": boundaryArn } })).toBe("ImplicitDeny");
+    });
+
+    test("roles and policies outside the path are out of reach, even tagged as Crossplane's", () => {
+      for (const action of ["iam:TagRole", "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:UntagRole"]) {
+        expect([action, evaluate(policy, { action, resource: role("OrganizationAccountAccessRole", "/"), context: { ...taggedRole, ...upjetTags } })]).toEqual([action, "ImplicitDeny"]);
+      }
+      // Rewriting a policy attached to someone else would grant the providers anything.
+      for (const action of ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"]) {
+        expect([action, evaluate(policy, { action, resource: managedPolicy("AdminAccess", "/") })]).toEqual([action, "ImplicitDeny"]);
+      }
+    });
+
+    test("the providers cannot change their own role or the boundary", async () => {
+      expect(plan.find(ROLE, "nixplane-crossplane-providers").inputs.path).toBeUndefined();
+      const own = await output(plan, "crossplaneProviderRoleArn");
+      expect(own).toMatch(/^arn:aws:iam::777788889999:role\/nixplane-crossplane-providers-/);
+      for (const action of ["iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:TagRole"]) {
+        expect([action, evaluate(policy, { action, resource: own, context: { ...taggedRole, ...upjetTags, "iam:PermissionsBoundary": boundaryArn } })]).toEqual([action, "ImplicitDeny"]);
+      }
+      expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: boundaryArn })).toBe("ExplicitDeny");
+      expect(evaluate(policy, { action: "iam:DeleteRolePermissionsBoundary", resource: role("team-a-api"), context: taggedRole })).toBe("ExplicitDeny");
+    });
+
+    test("an untagged role in the path cannot be re-tagged into reach", () => {
+      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("made-by-hand") })).toBe("ImplicitDeny");
+    });
   });
 
   test("the data key rotates, is protected, and is the only key the providers may use", () => {

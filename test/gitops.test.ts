@@ -22,6 +22,8 @@ function checkWith(file: string, kind: string, name: string, breakIt: (o: any) =
 
 const OBJECTSTORES = "gitops/apis/objectstores/composition.yaml";
 const OS = "objectstores.platform.nixplane.io";
+const WORKLOADROLES = "gitops/apis/workloadroles/composition.yaml";
+const WR = "workloadroles.platform.nixplane.io";
 const resources = (o: any) => o.spec.pipeline[1].input.resources;
 
 describe("the gitops/ tree", () => {
@@ -85,6 +87,16 @@ describe("each rule fails on a minimal broken copy", () => {
     expect(checkWith(OBJECTSTORES, "Composition", OS, (o) => { resources(o)[0].patches.splice(1, 1); })).toEqual([
       `${OBJECTSTORES}: Composition/${OS}: spec.pipeline[1].input.resources[0].patches: no external-name source: patch metadata.annotations[crossplane.io/external-name] from the XR (or a spec.adoption field), or annotate platform.nixplane.io/adoption: idempotent`,
     ]);
+  });
+
+  it("keeps composed IAM roles and policies under the providers' IAM path, unpatched", () => {
+    const at = (i: number) => `${WORKLOADROLES}: Composition/${WR}: spec.pipeline[1].input.resources[${i}].base.spec.forProvider.path`;
+    const why = (is: string) => `must be "/nixplane/" in the base and never patched (is ${is}): the providers may create IAM roles and policies only under that path`;
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => { delete resources(o)[0].base.spec.forProvider.path; })).toEqual([`${at(0)}: ${why("undefined")}`]);
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => { resources(o)[1].base.spec.forProvider.path = "/"; })).toEqual([`${at(1)}: ${why('"/"')}`]);
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => {
+      resources(o)[0].patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.serviceAccountName", toFieldPath: "spec.forProvider.path" });
+    })).toEqual([`${at(0)}: ${why('"/nixplane/"')}`]);
   });
 
   it("rejects an XR that violates its XRD's enum", () => {

@@ -4,6 +4,7 @@
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
 import * as path from "node:path";
+import { CROSSPLANE_IAM_PATH } from "../../components/iamPolicies";
 import { crdPlurals, crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 
 export interface Problem {
@@ -36,6 +37,9 @@ export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-n
 /** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
 export const IDEMPOTENT_ADOPTION = { key: "platform.nixplane.io/adoption", value: "idempotent" };
 const CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io";
+
+/** Composed IAM kinds whose ARN carries a path; the providers' policy covers only CROSSPLANE_IAM_PATH. */
+const IAM_PATHED = /^iam\.aws\.(m\.)?upbound\.io\/[^/]+\/(Role|Policy)$/;
 
 /** Every YAML document under `gitopsDir`, files named relative to its parent folder. */
 export function loadGitops(gitopsDir: string): GitopsDocument[] {
@@ -183,6 +187,13 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
   if (!policies) here("base.spec.managementPolicies", "composed resources set managementPolicies (without Delete)");
   else if (policies.includes("Delete") || policies.includes("*")) here("base.spec.managementPolicies", "must not include Delete (or *): deleting an XR must never delete cloud data");
   if (!mrSpec.providerConfigRef?.name || !mrSpec.providerConfigRef.kind) here("base.spec.providerConfigRef", "composed resources name their providerConfigRef (kind and name)");
+
+  if (IAM_PATHED.test(`${String(base.apiVersion)}/${String(base.kind)}`)) {
+    const iamPath = (base.spec as { forProvider?: { path?: unknown } } | undefined)?.forProvider?.path;
+    if (iamPath !== CROSSPLANE_IAM_PATH || patches.some((p) => normalise(p.toFieldPath ?? "") === "spec.forProvider.path")) {
+      here("base.spec.forProvider.path", `must be "${CROSSPLANE_IAM_PATH}" in the base and never patched (is ${JSON.stringify(iamPath)}): the providers may create IAM roles and policies only under that path`);
+    }
+  }
 
   const annotations = (base.metadata?.annotations ?? {}) as Record<string, unknown>;
   const idempotent = annotations[IDEMPOTENT_ADOPTION.key] === IDEMPOTENT_ADOPTION.value;

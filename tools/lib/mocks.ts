@@ -37,14 +37,15 @@ const ID_PREFIX: Record<string, string> = {
 };
 
 /** The ARN AWS would give a resource of this type. */
-function arnFor(type: string, name: string, id: string, env: MockEnv): string {
+function arnFor(type: string, name: string, id: string, env: MockEnv, iamPath = "/"): string {
   const { region, accountId } = env;
   const [, mod] = type.split(":");
   const service = mod.split("/")[0];
   switch (service) {
     case "iam": {
       const kind = type.endsWith(":Role") ? "role" : type.endsWith(":Policy") ? "policy" : type.endsWith(":OpenIdConnectProvider") ? "oidc-provider" : "resource";
-      return `arn:aws:iam::${accountId}:${kind}/${name}`;
+      // Roles and managed policies carry their IAM path in the ARN (default "/").
+      return `arn:aws:iam::${accountId}:${kind}${kind === "role" || kind === "policy" ? iamPath : "/"}${name}`;
     }
     case "s3":
       return `arn:aws:s3:::${name}`;
@@ -131,7 +132,7 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
         ? `${name}-id`
         : prefix ? `${prefix}${hexId(`${type}-${name}`)}` : type.startsWith("aws:iam/") || type.startsWith("aws:s3/") || type.startsWith("aws:cloudwatch/") ? physicalName : `${hexId(`${type}-${name}`, 12)}`;
       const state: Record<string, unknown> = { ...inputs, id, name: physicalName };
-      if (type.startsWith("aws:")) state.arn = arnFor(type, physicalName, id, env);
+      if (type.startsWith("aws:")) state.arn = arnFor(type, physicalName, id, env, inputs.path);
       if (type === "aws:s3/bucketV2:BucketV2" || type === "aws:s3/bucket:Bucket") state.bucket = physicalName;
       if (type === "aws:ec2/launchTemplate:LaunchTemplate") state.latestVersion = 1;
       if (type === "aws:iam/role:Role") state.uniqueId = `AROA${hexId(name, 17).toUpperCase()}`;

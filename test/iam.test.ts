@@ -1,0 +1,47 @@
+import { allowsAll, evaluate } from "./iam";
+
+const policy = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+const RES = "arn:aws:iam::1:role/app/x";
+
+describe("the IAM oracle the policy tests rely on", () => {
+  test("nothing allowed is an implicit deny; an Allow matches actions case-insensitively with wildcards", () => {
+    expect(evaluate(policy(), { action: "iam:GetRole", resource: RES })).toBe("ImplicitDeny");
+    const p = policy({ Effect: "Allow", Action: ["iam:Get*", "s3:?utObject"], Resource: "*" });
+    expect(evaluate(p, { action: "IAM:getrole", resource: RES })).toBe("Allow");
+    expect(evaluate(p, { action: "s3:PutObject", resource: RES })).toBe("Allow");
+    expect(evaluate(p, { action: "s3:DeleteObject", resource: RES })).toBe("ImplicitDeny");
+  });
+
+  test("resources match by wildcard, case-sensitively, and a path is part of the ARN", () => {
+    const p = policy({ Effect: "Allow", Action: "iam:TagRole", Resource: ["arn:aws:iam::1:role/app/*"] });
+    expect(evaluate(p, { action: "iam:TagRole", resource: RES })).toBe("Allow");
+    expect(evaluate(p, { action: "iam:TagRole", resource: "arn:aws:iam::1:role/x" })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "iam:TagRole", resource: "arn:aws:iam::1:role/APP/x" })).toBe("ImplicitDeny");
+  });
+
+  test("an explicit Deny beats any Allow", () => {
+    const p = policy({ Effect: "Allow", Action: "iam:*", Resource: "*" }, { Effect: "Deny", Action: "iam:DeleteRole", Resource: RES });
+    expect(evaluate(p, { action: "iam:DeleteRole", resource: RES })).toBe("ExplicitDeny");
+    expect(evaluate(p, { action: "iam:UpdateRole", resource: RES })).toBe("Allow");
+  });
+
+  test("a condition key the request lacks fails the condition; keys compare case-insensitively, values not", () => {
+    const p = policy({ Effect: "Allow", Action: "iam:TagRole", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/team": "a" }, StringLike: { "aws:PrincipalTag/env": "prod-*" } } });
+    expect(evaluate(p, { action: "iam:TagRole", resource: RES, context: { "aws:requesttag/team": "a", "aws:PrincipalTag/env": "prod-eu" } })).toBe("Allow");
+    expect(evaluate(p, { action: "iam:TagRole", resource: RES, context: { "aws:RequestTag/team": "A", "aws:PrincipalTag/env": "prod-eu" } })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "iam:TagRole", resource: RES, context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
+  });
+
+  test("allowsAll needs every authorization of a call", () => {
+    const p = policy({ Effect: "Allow", Action: "iam:CreateRole", Resource: "*" });
+    expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }])).toBe(true);
+    expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }, { action: "iam:TagRole", resource: RES }])).toBe(false);
+  });
+
+  test("refuses what it does not model instead of guessing", () => {
+    expect(() => evaluate(policy({ Effect: "Allow", Action: "*", Resource: "*", Condition: { ArnLike: { "aws:SourceArn": "x" } } }), { action: "s3:GetObject", resource: RES }))
+      .toThrow("iam oracle: condition operator ArnLike is not modelled");
+    expect(() => evaluate(policy({ Effect: "Allow", NotAction: "iam:*", Resource: "*" }), { action: "s3:GetObject", resource: RES }))
+      .toThrow("iam oracle: statement element NotAction is not modelled");
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Test oracle: the part of IAM's identity-policy evaluation the provider policies rely on, so the tests
+ * can state what the providers may and may not do as requests rather than as statement shapes.
+ * Modelled: explicit Deny wins, then any Allow, else implicit deny; `*` and `?` wildcards in actions
+ * (case-insensitive) and resources; Condition operators StringEquals and StringLike, where a key absent
+ * from the request fails the condition (IAM's rule for non-IfExists operators). Anything else (NotAction,
+ * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+ */
+
+export interface IamRequest {
+  action: string;
+  resource: string;
+  /** Condition keys present in the request context, e.g. `aws:RequestTag/team`. */
+  context?: Record<string, string>;
+}
+
+export type Decision = "Allow" | "ExplicitDeny" | "ImplicitDeny";
+
+interface Statement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+  [other: string]: unknown;
+}
+
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, ignoreCase ? "i" : "").test(value);
+}
+
+const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
+  StringEquals: (p, v) => p === v,
+  StringLike: (p, v) => wildcard(p, v, false),
+};
+
+function conditionHolds(condition: Statement["Condition"], context: Record<string, string>): boolean {
+  return Object.entries(condition ?? {}).every(([operator, keys]) => {
+    const test = OPERATORS[operator];
+    if (!test) throw new Error(`iam oracle: condition operator ${operator} is not modelled`);
+    // Keys are case-insensitive in IAM; every key must hold, any of its values may match.
+    return Object.entries(keys).every(([key, values]) => {
+      const present = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
+      return present !== undefined && list(values).some((p) => test(p, present[1]));
+    });
+  });
+}
+
+function matches(s: Statement, req: IamRequest): boolean {
+  for (const k of Object.keys(s)) if (!["Sid", "Effect", "Action", "Resource", "Condition"].includes(k)) throw new Error(`iam oracle: statement element ${k} is not modelled`);
+  return (
+    list(s.Action).some((a) => wildcard(a, req.action, true)) &&
+    list(s.Resource).some((r) => wildcard(r, req.resource, false)) &&
+    conditionHolds(s.Condition, req.context ?? {})
+  );
+}
+
+/** The decision of one identity policy document (a JSON string, as the program renders it) for `req`. */
+export function evaluate(policy: string, req: IamRequest): Decision {
+  const statements = list(JSON.parse(policy).Statement) as unknown as Statement[];
+  const hits = statements.filter((s) => matches(s, req));
+  if (hits.some((s) => s.Effect === "Deny")) return "ExplicitDeny";
+  return hits.some((s) => s.Effect === "Allow") ? "Allow" : "ImplicitDeny";
+}
+
+/** Every request IAM authorizes for one API call must be allowed (e.g. CreateRole with tags also needs TagRole). */
+export function allowsAll(policy: string, reqs: IamRequest[]): boolean {
+  return reqs.every((r) => evaluate(policy, r) === "Allow");
+}
