@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { deferredModule, isDeferrable, LAZY_MODULES } from "../tools/lib/lazyClosureDeps";
+import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../tools/lib/lazyClosureDeps";
 
 const root = path.resolve(__dirname, "..");
 const pulumiFile = path.join(root, "node_modules/@pulumi/pulumi/runtime/closure/codePaths.js");
@@ -38,6 +38,45 @@ describe("deferredModule", () => {
     expect("createSourceFile" in m).toBe(true);
     expect(Object.keys(m).sort()).toEqual(["SyntaxKind", "createSourceFile"]);
     expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  test("writes reach the real module", () => {
+    const target: Record<string, unknown> = { a: 1 };
+    const m = deferredModule(() => target) as Record<string, unknown>;
+    m.b = 2;
+    delete m.a;
+    Object.defineProperty(m, "c", { value: 3, enumerable: true, configurable: true });
+    expect(target).toEqual({ b: 2, c: 3 });
+    expect(m.b).toBe(2);
+  });
+});
+
+describe("deferringLoad", () => {
+  const shim = { filename: path.join(root, "node_modules/@pulumi/pulumi/typescript-shim.js") };
+  const real = { version: "6.0.3" };
+
+  test("defers a module that resolves, loading it through the original loader on first use", () => {
+    const original = jest.fn<ReturnType<Load>, Parameters<Load>>(() => real);
+    const load = deferringLoad(original, (r) => `/resolved/${r}`);
+    const ts = load("typescript", shim, false) as typeof real;
+    expect(original).not.toHaveBeenCalled();
+    expect(ts.version).toBe("6.0.3");
+    expect(original).toHaveBeenCalledWith("typescript", shim, false);
+  });
+
+  test("a module that does not resolve fails at once, as without the hook, so typescript-shim falls back to its vendored copy", () => {
+    const missing = Object.assign(new Error("Cannot find module 'typescript'"), { code: "MODULE_NOT_FOUND" });
+    const original = jest.fn<ReturnType<Load>, Parameters<Load>>(() => { throw missing; });
+    const load = deferringLoad(original, () => { throw missing; });
+    expect(() => load("typescript", shim, false)).toThrow(missing);
+    expect(original).toHaveBeenCalledTimes(1);
+  });
+
+  test("passes every other request straight through", () => {
+    const original = jest.fn<ReturnType<Load>, Parameters<Load>>(() => real);
+    const resolve = jest.fn(() => "/x");
+    expect(deferringLoad(original, resolve)("@grpc/grpc-js", shim, false)).toBe(real);
+    expect(resolve).not.toHaveBeenCalled();
   });
 });
 
