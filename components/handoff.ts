@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // The contract with gitops/ (names, data keys) is declared once, next to the checks that enforce it there.
-import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, type ENVIRONMENT_KEYS } from "../tools/lib/gitops";
+import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../tools/lib/gitops";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
@@ -44,7 +44,10 @@ export function validateHandoffArgs(args: GitOpsHandoffArgs): Problem[] {
   return problems;
 }
 
-/** Only our repository, only this cluster. Cluster-scoped kinds are allowed: XRDs, Compositions, namespaces. */
+/**
+ * Only our repository, only this cluster, only the kinds gitops/ is made of (PROJECT_RESOURCES):
+ * XRDs, Compositions, namespaces, nixplane XRs and child Applications, never a raw managed resource.
+ */
 export function appProject(namespace: string, repoUrl: string): Record<string, unknown> {
   return {
     apiVersion: "argoproj.io/v1alpha1",
@@ -54,7 +57,8 @@ export function appProject(namespace: string, repoUrl: string): Record<string, u
       description: "Everything nixplane hands off to Git",
       sourceRepos: [repoUrl],
       destinations: [{ server: IN_CLUSTER, namespace: "*" }],
-      clusterResourceWhitelist: [{ group: "*", kind: "*" }],
+      clusterResourceWhitelist: PROJECT_RESOURCES.cluster,
+      namespaceResourceWhitelist: PROJECT_RESOURCES.namespaced,
     },
   };
 }

@@ -99,6 +99,20 @@ describe("each rule fails on a minimal broken copy", () => {
     })).toEqual([`${at(0)}: ${why('"/nixplane/"')}`]);
   });
 
+  it("refuses kinds the AppProject does not sync: Git reaches AWS only through the compositions", () => {
+    const raw = {
+      apiVersion: "iam.aws.m.upbound.io/v1beta1", kind: "Role", metadata: { name: "escape", namespace: "team-payments" },
+      spec: { managementPolicies: ["Observe", "Create"], forProvider: { assumeRolePolicy: "{}" } },
+    } as KubeObject;
+    const file = path.join("gitops", "environments", "prod", "claims", "raw.yaml");
+    const kindProblems = (f: string) => checkDocuments([...docs, { file: f, obj: raw }], loadCrdRegistry(crdsDir())).filter((p) => p.path === "kind").map(formatProblem);
+    expect(kindProblems(file)).toEqual([
+      `${file}: Role/escape: kind: the nixplane AppProject does not sync iam.aws.m.upbound.io/Role: Git may hold only core/Namespace, apiextensions.crossplane.io/CompositeResourceDefinition, apiextensions.crossplane.io/Composition, platform.nixplane.io/*, argoproj.io/Application`,
+    ]);
+    // Examples are checked against their schemas but never synced.
+    expect(kindProblems(path.join("gitops", "apis", "workloadroles", "example.yaml"))).toEqual([]);
+  });
+
   it("rejects an XR that violates its XRD's enum", () => {
     const file = "gitops/environments/prod/claims/team-payments.yaml";
     expect(checkWith(file, "Database", "ledger", (o) => { o.spec.maxCapacity = 48; })).toEqual([

@@ -1,5 +1,5 @@
 import { appProject, rootApplication, validateHandoffArgs, type GitOpsHandoffArgs } from "../components/handoff";
-import { ENVIRONMENT_KEYS } from "../tools/lib/gitops";
+import { ENVIRONMENT_KEYS, projectAllows } from "../tools/lib/gitops";
 import { outputValue, planStack, type Plan } from "./harness";
 
 const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";
@@ -86,6 +86,20 @@ describe("pure parts", () => {
 
   test("the project names one source repository", () => {
     expect((appProject("argocd", REPO) as any).spec.sourceRepos).toEqual([REPO]);
+  });
+
+  test("the project syncs only the kinds gitops/ is made of, never a raw managed resource", () => {
+    const spec = (appProject("argocd", REPO) as any).spec;
+    expect(spec.clusterResourceWhitelist).toEqual([
+      { group: "", kind: "Namespace" },
+      { group: "apiextensions.crossplane.io", kind: "CompositeResourceDefinition" },
+      { group: "apiextensions.crossplane.io", kind: "Composition" },
+    ]);
+    expect(spec.namespaceResourceWhitelist).toEqual([{ group: "platform.nixplane.io", kind: "*" }, { group: "argoproj.io", kind: "Application" }]);
+    expect(projectAllows("platform.nixplane.io", "WorkloadRole")).toBe(true);
+    for (const [group, kind] of [["iam.aws.m.upbound.io", "Role"], ["s3.aws.m.upbound.io", "BucketPolicy"], ["argoproj.io", "AppProject"], ["pkg.crossplane.io", "Provider"], ["apiextensions.crossplane.io", "EnvironmentConfig"], ["rbac.authorization.k8s.io", "ClusterRoleBinding"]]) {
+      expect([group, kind, projectAllows(group, kind)]).toEqual([group, kind, false]);
+    }
   });
 
   test("a path leaving the repository is refused", () => {

@@ -32,6 +32,27 @@ export const ENVIRONMENT_KEYS = [
   "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
 ] as const;
 export const ARGOCD_PROJECT = "nixplane";
+/** API group of nixplane's own XRs (the APIs gitops/apis defines). */
+export const XR_GROUP = "platform.nixplane.io";
+export interface GroupKind { group: string; kind: string }
+/**
+ * What the nixplane AppProject lets Argo CD sync from Git; Argo CD refuses every other kind. So Git
+ * reaches AWS only through the platform's compositions: a raw managed resource (an IAM role trusting
+ * another account, a bucket policy) in Git is never applied. The checker holds gitops/ to this list.
+ */
+export const PROJECT_RESOURCES: { cluster: GroupKind[]; namespaced: GroupKind[] } = {
+  cluster: [
+    { group: "", kind: "Namespace" },
+    { group: "apiextensions.crossplane.io", kind: "CompositeResourceDefinition" },
+    { group: "apiextensions.crossplane.io", kind: "Composition" },
+  ],
+  namespaced: [
+    { group: XR_GROUP, kind: "*" },
+    { group: "argoproj.io", kind: "Application" },
+  ],
+};
+/** Files that are checked but never synced (the apis Application excludes them; nothing syncs gitops/ itself). */
+export const EXAMPLE_FILE = /(^|[\\/])([^\\/]+\.)?example\.yaml$/;
 export const IN_CLUSTER = "https://kubernetes.default.svc";
 export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-name]";
 /** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
@@ -114,6 +135,9 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
     for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
 
     const obj = doc.obj;
+    if (!EXAMPLE_FILE.test(doc.file) && !projectAllows(groupOf(String(obj.apiVersion)), String(obj.kind))) {
+      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${groupOf(String(obj.apiVersion)) || "core"}/${String(obj.kind)}: Git may hold only ${allowedKinds()}`);
+    }
     if (isXrd(obj)) checkXrd(obj, docs, at);
     else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
     else if (applications.includes(doc)) checkApplication(obj, at);
@@ -124,6 +148,16 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
 }
 
 type At = (p: string, message: string, obj?: KubeObject) => void;
+
+/** Argo CD matches whitelist entries by glob; `*` is the only wildcard the project uses. */
+export function projectAllows(group: string, kind: string): boolean {
+  const glob = (pattern: string, v: string) => pattern === "*" || pattern === v;
+  return [...PROJECT_RESOURCES.cluster, ...PROJECT_RESOURCES.namespaced].some((e) => glob(e.group, group) && glob(e.kind, kind));
+}
+
+function allowedKinds(): string {
+  return [...PROJECT_RESOURCES.cluster, ...PROJECT_RESOURCES.namespaced].map((e) => `${e.group || "core"}/${e.kind}`).join(", ");
+}
 
 function checkXrd(xrd: KubeObject, docs: GitopsDocument[], at: At): void {
   const spec = (xrd.spec ?? {}) as XrdSpec;
@@ -332,7 +366,7 @@ export function generateComposites(n: number): KubeObject[] {
   return Array.from({ length: n }, (_, i) => {
     const team = TEAMS[i % TEAMS.length];
     const metadata = { name: `svc-${i}`, namespace: `team-${team}`, annotations: { ...XR_SYNC } };
-    const apiVersion = "platform.nixplane.io/v1alpha1";
+    const apiVersion = `${XR_GROUP}/v1alpha1`;
     switch (i % 3) {
       case 0:
         return { apiVersion, kind: "ObjectStore", metadata, spec: { lifecycle: { enabled: i % 2 === 0, noncurrentVersionExpirationDays: 30 + (i % 60) } } };
