@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { composedKinds } from "../tools/lib/gitops";
 import {
   CROSSPLANE_NAMESPACE, PROVIDER_AUTH_MODES, PROVIDER_SERVICE_ACCOUNT, permissionsBoundaryPolicy,
-  providerPermissionsPolicy, providerTrustPolicy, type ProviderAuthMode,
+  providerPermissionsPolicy, providerTrustPolicy, reservedIamPathPolicy, type ProviderAuthMode,
 } from "./iamPolicies";
 import { throwIfInvalid, type Problem } from "./validate";
 
@@ -142,6 +142,8 @@ export class Crossplane extends pulumi.ComponentResource {
   readonly providerRoleArn: pulumi.Output<string>;
   readonly kmsKeyArn: pulumi.Output<string>;
   readonly permissionsBoundaryArn: pulumi.Output<string>;
+  /** The SCP that reserves the IAM path for the providers (reservedIamPathPolicy), for the org admins. */
+  readonly iamPathGuardPolicy: pulumi.Output<string>;
 
   constructor(name: string, args: CrossplaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super(CROSSPLANE_TYPE, name, {}, opts);
@@ -152,7 +154,8 @@ export class Crossplane extends pulumi.ComponentResource {
     this.providerRoleArn = out.providerRoleArn;
     this.kmsKeyArn = out.kmsKeyArn;
     this.permissionsBoundaryArn = out.permissionsBoundaryArn;
-    this.registerOutputs({ providerRoleArn: this.providerRoleArn, kmsKeyArn: this.kmsKeyArn, permissionsBoundaryArn: this.permissionsBoundaryArn });
+    this.iamPathGuardPolicy = out.iamPathGuardPolicy;
+    this.registerOutputs({ providerRoleArn: this.providerRoleArn, kmsKeyArn: this.kmsKeyArn, permissionsBoundaryArn: this.permissionsBoundaryArn, iamPathGuardPolicy: this.iamPathGuardPolicy });
   }
 }
 
@@ -223,5 +226,6 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   cr("providerconfig", { apiVersion: "aws.upbound.io/v1beta1", kind: "ProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
   cr("clusterproviderconfig", { apiVersion: "aws.m.upbound.io/v1beta1", kind: "ClusterProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
 
-  return { release, providers, providerRoleArn: role.arn, kmsKeyArn: key.arn, permissionsBoundaryArn: boundaryArn };
+  const iamPathGuardPolicy = pulumi.all([role.arn, partition]).apply(([arn, p]) => reservedIamPathPolicy({ providerRoleArns: [arn], partition: p }));
+  return { release, providers, providerRoleArn: role.arn, kmsKeyArn: key.arn, permissionsBoundaryArn: boundaryArn, iamPathGuardPolicy };
 }

@@ -44,6 +44,7 @@ export const CROSSPLANE_IAM_PATH = "/nixplane/";
  * Upjet tags every resource it creates with its kind. Creating a role with tags is also authorized as
  * `iam:TagRole`, where the role does not exist yet: only the request's tags can be conditioned on. Later
  * changes IAM cannot condition on the boundary (trust policy, tags) also require the tag on the role.
+ * The path is therefore reserved for the providers: see reservedIamPathPolicy.
  */
 export const CROSSPLANE_ROLE_TAG = { key: "crossplane-kind", value: "role.iam.aws.m.upbound.io" };
 
@@ -146,6 +147,32 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
     { Sid: "NeverRemoveBoundary", Effect: "Deny", Action: BOUNDARY_PROTECTING_ACTIONS, Resource: "*" },
     { Sid: "NeverChangeBoundary", Effect: "Deny", Action: BOUNDARY_POLICY_CHANGE_ACTIONS, Resource: [p.boundaryArn] },
   ]);
+}
+
+/** Writes that would put or change a role or policy under CROSSPLANE_IAM_PATH. */
+export const RESERVED_PATH_WRITE_ACTIONS = [
+  "iam:CreateRole", "iam:TagRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy", "iam:AttachRolePolicy",
+  "iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+  "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+];
+
+/**
+ * A service control policy for the organization's admins to attach to the account (an SCP cannot be
+ * set from inside it): only the providers' role may write under CROSSPLANE_IAM_PATH. IAM cannot tell
+ * creating a tagged role from tagging an existing one, so without this a role someone else placed under
+ * the path without the boundary could be adopted from Git, tagged and re-trusted. With it, every role
+ * there was created by the providers, with the boundary. Accounts shared by several stacks list every
+ * stack's provider role.
+ */
+export function reservedIamPathPolicy(p: { providerRoleArns: string[]; partition?: string }): string {
+  const partition = p.partition ?? "aws";
+  return document([{
+    Sid: "OnlyCrossplaneWritesItsIamPath",
+    Effect: "Deny",
+    Action: RESERVED_PATH_WRITE_ACTIONS,
+    Resource: [`arn:${partition}:iam::*:role${CROSSPLANE_IAM_PATH}*`, `arn:${partition}:iam::*:policy${CROSSPLANE_IAM_PATH}*`],
+    Condition: { ArnNotLike: { "aws:PrincipalArn": p.providerRoleArns } },
+  }]);
 }
 
 /**

@@ -140,6 +140,7 @@ export class Platform extends pulumi.ComponentResource {
       dataKeyArn: this.crossplane.kmsKeyArn,
       crossplaneProviderRoleArn: this.crossplane.providerRoleArn,
       permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
+      iamPathGuardPolicy: this.crossplane.iamPathGuardPolicy,
       vpcId: this.network.vpcId,
       privateSubnetIds: this.network.privateSubnetIds,
       publicSubnetIds: this.network.publicSubnetIds,

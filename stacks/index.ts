@@ -22,3 +22,5 @@ export const nodeAmiIds = outputs.nodeAmiIds;
 export const dataKeyArn = outputs.dataKeyArn;
 export const crossplaneProviderRoleArn = outputs.crossplaneProviderRoleArn;
 export const permissionsBoundaryArn = outputs.permissionsBoundaryArn;
+/** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
+export const iamPathGuardPolicy = outputs.iamPathGuardPolicy;

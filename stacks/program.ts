@@ -22,5 +22,6 @@ export function createProgram(loaded: LoadedConfig) {
     dataKeyArn: platform.crossplane.kmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,
+    iamPathGuardPolicy: platform.crossplane.iamPathGuardPolicy,
   };
 }

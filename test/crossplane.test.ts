@@ -8,7 +8,7 @@ import { DEFAULT_VERSIONS } from "../stacks/config";
 import { composedKinds } from "../tools/lib/gitops";
 import { REPO_ROOT } from "../tools/lib/paths";
 import { outputValue, planStack, type Plan } from "./harness";
-import { allowsAll, evaluate } from "./iam";
+import { allowsAll, evaluate, evaluateUnder } from "./iam";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const PROVIDER = "kubernetes:pkg.crossplane.io/v1:Provider";
@@ -174,9 +174,25 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       expect(evaluate(policy, { action: "iam:DeleteRolePermissionsBoundary", resource: role("team-a-api"), context: taggedRole })).toBe("ExplicitDeny");
     });
 
-    test("an untagged role in the path cannot be re-tagged into reach", () => {
-      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
+    test("an untagged role in the path is out of reach until it carries upjet's tag, which only the path guard keeps others from arranging", async () => {
       expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("made-by-hand") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
+      // IAM cannot tell tag-on-create from tagging an existing role: the identity policy alone allows this…
+      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: upjetTags })).toBe("Allow");
+      // …so the stack renders the SCP that keeps anyone but the providers from writing under the path.
+      const guard = await output(plan, "iamPathGuardPolicy");
+      const provider = { "aws:PrincipalArn": await output(plan, "crossplaneProviderRoleArn") };
+      const admin = { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_Admin_0123` };
+      for (const action of ["iam:CreateRole", "iam:CreatePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy"]) {
+        const resource = action === "iam:CreatePolicy" ? managedPolicy("made-by-hand") : role("made-by-hand");
+        expect([action, evaluate(guard, { action, resource, context: admin })]).toEqual([action, "ExplicitDeny"]);
+      }
+      expect(evaluate(guard, { action: "iam:CreateRole", resource: role("admin-tooling", "/"), context: admin })).toBe("ImplicitDeny");
+      // The providers keep every right the first test gave them.
+      const context = { ...upjetTags, "iam:PermissionsBoundary": boundaryArn, ...provider };
+      expect(evaluateUnder([guard], policy, { action: "iam:CreateRole", resource: role("team-a-api"), context })).toBe("Allow");
+      expect(evaluateUnder([guard], policy, { action: "iam:TagRole", resource: role("team-a-api"), context: { ...upjetTags, ...provider } })).toBe("Allow");
+      expect(evaluateUnder([guard], policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api"), context: provider })).toBe("Allow");
     });
   });
 

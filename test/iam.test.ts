@@ -1,4 +1,4 @@
-import { allowsAll, evaluate } from "./iam";
+import { allowsAll, evaluate, evaluateUnder } from "./iam";
 
 const policy = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 const RES = "arn:aws:iam::1:role/app/x";
@@ -32,6 +32,22 @@ describe("the IAM oracle the policy tests rely on", () => {
     expect(evaluate(p, { action: "iam:TagRole", resource: RES, context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
   });
 
+  test("a negated operator holds when no value matches, and when the key is absent", () => {
+    const p = policy({ Effect: "Deny", Action: "iam:*", Resource: "*", Condition: { ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::1:role/ci", "arn:aws:iam::1:role/ops-*"] } } });
+    expect(evaluate(p, { action: "iam:CreateRole", resource: RES, context: { "aws:PrincipalArn": "arn:aws:iam::1:role/ci" } })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "iam:CreateRole", resource: RES, context: { "aws:PrincipalArn": "arn:aws:iam::1:role/ops-admin" } })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "iam:CreateRole", resource: RES, context: { "aws:PrincipalArn": "arn:aws:iam::1:role/dev" } })).toBe("ExplicitDeny");
+    expect(evaluate(p, { action: "iam:CreateRole", resource: RES })).toBe("ExplicitDeny");
+  });
+
+  test("a service control policy's Deny wins over the identity policy's Allow; without one the identity policy decides", () => {
+    const allow = policy({ Effect: "Allow", Action: "iam:CreateRole", Resource: "*" });
+    const scp = policy({ Effect: "Deny", Action: "iam:CreateRole", Resource: "arn:aws:iam::1:role/app/*" });
+    expect(evaluateUnder([scp], allow, { action: "iam:CreateRole", resource: RES })).toBe("ExplicitDeny");
+    expect(evaluateUnder([scp], allow, { action: "iam:CreateRole", resource: "arn:aws:iam::1:role/y" })).toBe("Allow");
+    expect(evaluateUnder([scp], policy(), { action: "iam:CreateRole", resource: "arn:aws:iam::1:role/y" })).toBe("ImplicitDeny");
+  });
+
   test("allowsAll needs every authorization of a call", () => {
     const p = policy({ Effect: "Allow", Action: "iam:CreateRole", Resource: "*" });
     expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }])).toBe(true);
@@ -39,8 +55,8 @@ describe("the IAM oracle the policy tests rely on", () => {
   });
 
   test("refuses what it does not model instead of guessing", () => {
-    expect(() => evaluate(policy({ Effect: "Allow", Action: "*", Resource: "*", Condition: { ArnLike: { "aws:SourceArn": "x" } } }), { action: "s3:GetObject", resource: RES }))
-      .toThrow("iam oracle: condition operator ArnLike is not modelled");
+    expect(() => evaluate(policy({ Effect: "Allow", Action: "*", Resource: "*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }), { action: "s3:GetObject", resource: RES }))
+      .toThrow("iam oracle: condition operator IpAddress is not modelled");
     expect(() => evaluate(policy({ Effect: "Allow", NotAction: "iam:*", Resource: "*" }), { action: "s3:GetObject", resource: RES }))
       .toThrow("iam oracle: statement element NotAction is not modelled");
   });

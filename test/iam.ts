@@ -2,8 +2,9 @@
  * Test oracle: the part of IAM's identity-policy evaluation the provider policies rely on, so the tests
  * can state what the providers may and may not do as requests rather than as statement shapes.
  * Modelled: explicit Deny wins, then any Allow, else implicit deny; `*` and `?` wildcards in actions
- * (case-insensitive) and resources; Condition operators StringEquals and StringLike, where a key absent
- * from the request fails the condition (IAM's rule for non-IfExists operators). Anything else (NotAction,
+ * (case-insensitive) and resources; Condition operators StringEquals, StringLike, ArnLike, where a key
+ * absent from the request fails the condition, and their negations StringNotEquals, StringNotLike,
+ * ArnNotLike, which hold when no value matches or the key is absent (IAM's rules without ...IfExists). Anything else (NotAction,
  * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  */
@@ -36,16 +37,21 @@ function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean 
 const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
   StringEquals: (p, v) => p === v,
   StringLike: (p, v) => wildcard(p, v, false),
+  ArnLike: (p, v) => wildcard(p, v, false),
 };
+/** Negated operators hold when the value matches none of the patterns, and when the key is absent. */
+const NEGATED: Record<string, string> = { StringNotEquals: "StringEquals", StringNotLike: "StringLike", ArnNotLike: "ArnLike" };
 
 function conditionHolds(condition: Statement["Condition"], context: Record<string, string>): boolean {
   return Object.entries(condition ?? {}).every(([operator, keys]) => {
-    const test = OPERATORS[operator];
+    const negated = operator in NEGATED;
+    const test = OPERATORS[negated ? NEGATED[operator] : operator];
     if (!test) throw new Error(`iam oracle: condition operator ${operator} is not modelled`);
     // Keys are case-insensitive in IAM; every key must hold, any of its values may match.
     return Object.entries(keys).every(([key, values]) => {
       const present = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
-      return present !== undefined && list(values).some((p) => test(p, present[1]));
+      const matched = present !== undefined && list(values).some((p) => test(p, present[1]));
+      return negated ? !matched : matched;
     });
   });
 }
@@ -65,6 +71,14 @@ export function evaluate(policy: string, req: IamRequest): Decision {
   const hits = statements.filter((s) => matches(s, req));
   if (hits.some((s) => s.Effect === "Deny")) return "ExplicitDeny";
   return hits.some((s) => s.Effect === "Allow") ? "Allow" : "ImplicitDeny";
+}
+
+/**
+ * An identity policy under service control policies: an SCP's explicit Deny wins over any Allow (the
+ * SCPs are assumed to sit beside AWS's default FullAWSAccess, so they only deny).
+ */
+export function evaluateUnder(scps: string[], policy: string, req: IamRequest): Decision {
+  return scps.some((scp) => evaluate(scp, req) === "ExplicitDeny") ? "ExplicitDeny" : evaluate(policy, req);
 }
 
 /** Every request IAM authorizes for one API call must be allowed (e.g. CreateRole with tags also needs TagRole). */
