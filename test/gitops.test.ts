@@ -97,6 +97,14 @@ describe("each rule fails on a minimal broken copy", () => {
     expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => {
       resources(o)[0].patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.serviceAccountName", toFieldPath: "spec.forProvider.path" });
     })).toEqual([`${at(0)}: ${why('"/nixplane/"')}`]);
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => {
+      resources(o)[1].patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec", toFieldPath: "spec.forProvider" });
+    })).toContain(`${at(1)}: ${why('"/nixplane/"')}`);
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => { resources(o)[0].base.spec.initProvider = { path: "/" }; })).toEqual([`${at(0)}: ${why('"/nixplane/"')}`]);
+    // Reading the path back into the XR's status is fine.
+    expect(checkWith(WORKLOADROLES, "Composition", WR, (o) => {
+      resources(o)[0].patches.push({ type: "ToCompositeFieldPath", fromFieldPath: "spec.forProvider.path", toFieldPath: "status.roleArn" });
+    })).toEqual([]);
   });
 
   it("refuses kinds the AppProject does not sync: Git reaches AWS only through the compositions", () => {

@@ -223,8 +223,12 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
   if (!mrSpec.providerConfigRef?.name || !mrSpec.providerConfigRef.kind) here("base.spec.providerConfigRef", "composed resources name their providerConfigRef (kind and name)");
 
   if (IAM_PATHED.test(`${String(base.apiVersion)}/${String(base.kind)}`)) {
-    const iamPath = (base.spec as { forProvider?: { path?: unknown } } | undefined)?.forProvider?.path;
-    if (iamPath !== CROSSPLANE_IAM_PATH || patches.some((p) => normalise(p.toFieldPath ?? "") === "spec.forProvider.path")) {
+    const spec = base.spec as { forProvider?: { path?: unknown }; initProvider?: { path?: unknown } } | undefined;
+    const iamPath = spec?.forProvider?.path;
+    // A patch writing the path, or any object that contains it (spec, spec.forProvider, spec.initProvider).
+    const writesPath = patches.some((p) => p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath !== undefined &&
+      ["spec.forProvider.path", "spec.initProvider.path"].some((f) => f === normalise(p.toFieldPath!) || f.startsWith(`${normalise(p.toFieldPath!)}.`)));
+    if (iamPath !== CROSSPLANE_IAM_PATH || spec?.initProvider?.path !== undefined || writesPath) {
       here("base.spec.forProvider.path", `must be "${CROSSPLANE_IAM_PATH}" in the base and never patched (is ${JSON.stringify(iamPath)}): the providers may create IAM roles and policies only under that path`);
     }
   }
