@@ -113,8 +113,16 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
     {
       Sid: "UseDataKey",
       Effect: "Allow",
-      Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey", "kms:CreateGrant"],
+      Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
       Resource: [p.kmsKeyArn],
+    },
+    {
+      // RDS creates a grant on the key through the caller when it encrypts a cluster; nobody else needs one.
+      Sid: "DataKeyGrantsForAwsServices",
+      Effect: "Allow",
+      Action: ["kms:CreateGrant"],
+      Resource: [p.kmsKeyArn],
+      Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
     },
     { Sid: "IamRead", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
     {

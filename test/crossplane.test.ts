@@ -202,8 +202,15 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     expect(key.protect).toBe(true);
     const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
     const kms = statements.filter((s) => s.Action.some((a: string) => a.startsWith("kms:")));
-    expect(kms).toHaveLength(1);
-    expect(kms[0].Resource).toEqual([expect.stringMatching(/^arn:aws:kms:eu-west-1:777788889999:key\//)]);
+    expect(kms.map((s) => s.Sid)).toEqual(["UseDataKey", "DataKeyGrantsForAwsServices"]);
+    for (const s of kms) expect(s.Resource).toEqual([expect.stringMatching(/^arn:aws:kms:eu-west-1:777788889999:key\//)]);
+    // Grants only for AWS services (RDS encrypting a cluster), never to an arbitrary principal.
+    const policy = plan.find(ROLE_POLICY, "nixplane-crossplane-providers").inputs.policy as string;
+    const keyArn = kms[0].Resource[0];
+    expect(evaluate(policy, { action: "kms:CreateGrant", resource: keyArn, context: { "kms:GrantIsForAWSResource": "true" } })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:CreateGrant", resource: keyArn, context: { "kms:GrantIsForAWSResource": "false" } })).toBe("ImplicitDeny");
+    expect(evaluate(policy, { action: "kms:CreateGrant", resource: keyArn })).toBe("ImplicitDeny");
+    expect(evaluate(policy, { action: "kms:Decrypt", resource: "arn:aws:kms:eu-west-1:777788889999:key/other" })).toBe("ImplicitDeny");
   });
 
   test("custom resources wait for the release that installs their CRDs, and nothing more", () => {

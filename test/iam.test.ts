@@ -48,6 +48,13 @@ describe("the IAM oracle the policy tests rely on", () => {
     expect(evaluateUnder([scp], policy(), { action: "iam:CreateRole", resource: "arn:aws:iam::1:role/y" })).toBe("ImplicitDeny");
   });
 
+  test("Bool compares case-insensitively and needs the key", () => {
+    const p = policy({ Effect: "Allow", Action: "kms:CreateGrant", Resource: "*", Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } });
+    expect(evaluate(p, { action: "kms:CreateGrant", resource: RES, context: { "kms:GrantIsForAWSResource": "True" } })).toBe("Allow");
+    expect(evaluate(p, { action: "kms:CreateGrant", resource: RES, context: { "kms:GrantIsForAWSResource": "false" } })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "kms:CreateGrant", resource: RES })).toBe("ImplicitDeny");
+  });
+
   test("allowsAll needs every authorization of a call", () => {
     const p = policy({ Effect: "Allow", Action: "iam:CreateRole", Resource: "*" });
     expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }])).toBe(true);

@@ -2,7 +2,7 @@
  * Test oracle: the part of IAM's identity-policy evaluation the provider policies rely on, so the tests
  * can state what the providers may and may not do as requests rather than as statement shapes.
  * Modelled: explicit Deny wins, then any Allow, else implicit deny; `*` and `?` wildcards in actions
- * (case-insensitive) and resources; Condition operators StringEquals, StringLike, ArnLike, where a key
+ * (case-insensitive) and resources; Condition operators StringEquals, StringLike, ArnLike, Bool, where a key
  * absent from the request fails the condition, and their negations StringNotEquals, StringNotLike,
  * ArnNotLike, which hold when no value matches or the key is absent (IAM's rules without ...IfExists). Anything else (NotAction,
  * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
@@ -38,6 +38,7 @@ const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
   StringEquals: (p, v) => p === v,
   StringLike: (p, v) => wildcard(p, v, false),
   ArnLike: (p, v) => wildcard(p, v, false),
+  Bool: (p, v) => p.toLowerCase() === v.toLowerCase(),
 };
 /** Negated operators hold when the value matches none of the patterns, and when the key is absent. */
 const NEGATED: Record<string, string> = { StringNotEquals: "StringEquals", StringNotLike: "StringLike", ArnNotLike: "ArnLike" };
