@@ -37,6 +37,8 @@ export interface ArgoCDArgs {
   chartVersion: pulumi.Input<string>;
   /** Several replicas and redis-ha. Default false. */
   ha?: pulumi.Input<boolean>;
+  /** Where users reach Argo CD, e.g. `https://argocd.example.com`. Required with `sso`. */
+  url?: pulumi.Input<string>;
   /** OIDC single sign-on; when set, the local admin account is disabled. Default none. */
   sso?: pulumi.Input<SsoSettings>;
   /** The GitOps repository. */
@@ -49,6 +51,10 @@ export function validateArgoCDArgs(args: ArgoCDArgs): Problem[] {
   const problems: Problem[] = [];
   if (typeof args.repoUrl === "string" && !/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(args.repoUrl))
     problems.push({ propertyPath: "repoUrl", reason: `"${args.repoUrl}" is not a Git URL (https://…, ssh://… or git@…)` });
+  if (args.sso !== undefined && args.url === undefined)
+    problems.push({ propertyPath: "url", reason: "is required with sso: Argo CD sends the identity provider back to <url>/auth/callback" });
+  if (typeof args.url === "string" && !/^https:\/\/\S+[^/]$/.test(args.url))
+    problems.push({ propertyPath: "url", reason: `"${args.url}" is not an https URL without a trailing slash` });
   return problems;
 }
 
@@ -85,9 +91,11 @@ export function rbacPolicy(sso: SsoSettings): Record<string, string> {
 }
 
 /** The chart's values. */
-export function argocdValues(opts: { ha: boolean; sso?: SsoSettings }): Record<string, unknown> {
-  const { ha, sso } = opts;
+export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: string }): Record<string, unknown> {
+  const { ha, sso, url } = opts;
   const cm: Record<string, string> = {
+    // The chart would otherwise derive the URL from global.domain (default argocd.example.com).
+    ...(url ? { url } : {}),
     "application.resourceTrackingMethod": "annotation",
     "resource.exclusions": stringify(resourceExclusions()),
     ...argocdHealthCustomizations(),
@@ -95,6 +103,7 @@ export function argocdValues(opts: { ha: boolean; sso?: SsoSettings }): Record<s
   };
   const replicas = ha ? ARGOCD_HA_REPLICAS : 1;
   return {
+    ...(url ? { global: { domain: new URL(url).host } } : {}),
     crds: { install: true, keep: true },
     dex: { enabled: false },
     configs: { cm, ...(sso ? { rbac: rbacPolicy(sso) } : {}) },
@@ -133,7 +142,7 @@ function createArgoCD(name: string, args: ArgoCDArgs, parent: pulumi.Resource): 
     repositoryOpts: { repo: ARGOCD_CHART.repo },
     namespace: ARGOCD_NAMESPACE,
     createNamespace: true,
-    values: pulumi.all([args.ha ?? false, args.sso]).apply(([ha, sso]) => argocdValues({ ha, sso })),
+    values: pulumi.all([args.ha ?? false, args.sso, args.url]).apply(([ha, sso, url]) => argocdValues({ ha, sso, url })),
   }, { parent, dependsOn: args.schedulableAfter ?? [] });
 
   if (args.repoCredentials !== undefined) {

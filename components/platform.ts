@@ -108,6 +108,7 @@ export class Platform extends pulumi.ComponentResource {
       chartVersion: config.argocd.chartVersion,
       ha: config.argocd.ha,
       sso: config.argocd.sso,
+      url: config.argocd.url,
       repoUrl: config.gitops.repoUrl,
       repoCredentials: args.gitopsCredentials,
     }, inCluster);

@@ -168,6 +168,8 @@ const argocdSchema = z.strictObject({
   chartVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.argocdChart),
   /** Highly available Argo CD (several replicas, redis-ha): on in prod. */
   ha: z.boolean().default(false),
+  /** Where users reach Argo CD (https, no trailing slash): the OIDC redirect is <url>/auth/callback. */
+  url: z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?(\/[^\s/]+)*$/, { message: "is not an https URL without a trailing slash (https://argocd.example.com)" }).optional(),
   /** OIDC single sign-on; when set, the local admin account is disabled. */
   sso: z
     .strictObject({
@@ -232,6 +234,8 @@ export const configSchema = z
     }
     if (c.argocd.sso === undefined && c.environment === "prod")
       ctx.addIssue({ code: "custom", path: ["argocd", "sso"], message: "is required in prod: the local admin account must not be the way in" });
+    if (c.argocd.sso !== undefined && c.argocd.url === undefined)
+      ctx.addIssue({ code: "custom", path: ["argocd", "url"], message: "is required with argocd.sso: Argo CD sends the identity provider back to <url>/auth/callback" });
   });
 
 export type NixplaneConfig = z.output<typeof configSchema>;

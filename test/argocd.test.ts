@@ -47,6 +47,11 @@ describe("Argo CD of the prod stack (HA, SSO, private repository)", () => {
     expect(exclusions).toContainEqual({ apiGroups: ["aws.upbound.io", "aws.m.upbound.io"], kinds: ["ProviderConfigUsage"], clusters: ["*"] });
   });
 
+  test("with SSO, Argo CD knows the URL users reach it at (the OIDC redirect is built from it)", () => {
+    expect(cm(plan).url).toBe("https://argocd.prod.acme.example");
+    expect((plan.find("kubernetes:helm.sh/v3:Release", "nixplane-argocd").inputs.values as any).global).toEqual({ domain: "argocd.prod.acme.example" });
+  });
+
   test("with SSO the local admin is disabled, OIDC points at the issuer and the admin groups get role:admin", () => {
     expect(cm(plan)["admin.enabled"]).toBe("false");
     expect(YAML.parse(cm(plan)["oidc.config"])).toMatchObject({ issuer: "https://login.acme.example/oauth2/default", clientID: "argocd-prod" });
@@ -101,6 +106,13 @@ describe("pure parts", () => {
 
   test("a repository that is not a Git URL is refused", () => {
     expect(validateArgoCDArgs({ chartVersion: "1.0.0", repoUrl: "ftp://x" }).map((p) => p.propertyPath)).toEqual(["repoUrl"]);
+    const sso = { issuer: "https://login.example", clientId: "argocd", adminGroups: ["ops"] };
+    expect(validateArgoCDArgs({ chartVersion: "1.0.0", repoUrl: "https://git.example/x.git", sso })).toEqual([
+      { propertyPath: "url", reason: "is required with sso: Argo CD sends the identity provider back to <url>/auth/callback" },
+    ]);
+    expect(validateArgoCDArgs({ chartVersion: "1.0.0", repoUrl: "https://git.example/x.git", sso, url: "http://argocd.example" })).toEqual([
+      { propertyPath: "url", reason: '"http://argocd.example" is not an https URL without a trailing slash' },
+    ]);
   });
 
   // The default must ship the Argo CD whose CRDs ../shared/crds holds (v3.5.1): argo-cd 10.3.3 does

@@ -90,6 +90,10 @@ describe("a bad config names every bad key, its value and what is allowed", () =
     ["disk too small", (c) => { c.nodeGroups[0] = group({ diskSizeGiB: 8 }); }, "nodeGroups[0].diskSizeGiB (8) must be >= 20"],
     ["a number where text belongs", (c) => { c.environment = 7; }, "environment 7 must be of type string"],
     ["prod without SSO", (c) => { c.environment = "prod"; }, "argocd.sso is required in prod: the local admin account must not be the way in"],
+    ["SSO without the URL users reach Argo CD at", (c) => { c.argocd = { sso: { issuer: "https://login.example", clientId: "argocd", adminGroups: ["ops"] } }; },
+      "argocd.url is required with argocd.sso: Argo CD sends the identity provider back to <url>/auth/callback"],
+    ["an Argo CD URL over http", (c) => { c.argocd = { url: "http://argocd.example.com" }; }, 'argocd.url "http://argocd.example.com" is not an https URL without a trailing slash (https://argocd.example.com)'],
+    ["an Argo CD URL with a trailing slash", (c) => { c.argocd = { url: "https://argocd.example.com/" }; }, 'argocd.url "https://argocd.example.com/" is not an https URL without a trailing slash (https://argocd.example.com)'],
   ];
 
   test.each(cases)("%s", (_label, f, expected) => {
