@@ -94,6 +94,7 @@ export class Platform extends pulumi.ComponentResource {
       schedulableAfter: this.cluster.computeReady,
       chartVersion: xp.chartVersion,
       replicas: xp.replicas,
+      resources: xp.resources,
       providerVersion: xp.providerVersion,
       functions: xp.functions,
       providerAuth: xp.providerAuth,

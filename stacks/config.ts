@@ -11,6 +11,8 @@ import { isCidr, cidrContains } from "../components/cidr";
 import { KUBERNETES_VERSIONS } from "../components/cluster";
 import { NAT_MODES } from "../components/network";
 import { NODE_IMAGE_MODES } from "../components/nodeImage";
+import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
+import { parseQuantity, QUANTITY } from "../components/quantity";
 
 // The components own their allowed values; the schema reuses them so the two cannot drift.
 export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
@@ -147,9 +149,23 @@ const nodeImageSchema = z
       ctx.addIssue({ code: "custom", path: ["amiIds"], message: "is only used with mode \"ami\"; with mode \"build\" the AMI comes from nixos/" });
   });
 
+const quantity = z.string().regex(QUANTITY, { message: "is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 1Gi)" });
+const cpuMemory = z.strictObject({ cpu: quantity, memory: quantity });
+/** Pod requests and limits; Kubernetes refuses a request above its limit, so config does first. */
+const podResources = z
+  .strictObject({ requests: cpuMemory, limits: cpuMemory })
+  .superRefine((r, ctx) => {
+    for (const k of ["cpu", "memory"] as const) {
+      if (parseQuantity(r.requests[k])! > parseQuantity(r.limits[k])!)
+        ctx.addIssue({ code: "custom", path: ["requests", k], message: `"${r.requests[k]}" is above limits.${k} "${r.limits[k]}"` });
+    }
+  });
+
 const crossplaneSchema = z.strictObject({
   chartVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.crossplaneChart),
   replicas: z.number().int().min(1).max(5).default(1),
+  /** The Crossplane pod's requests and limits (the providers size themselves). */
+  resources: podResources.default(DEFAULT_CROSSPLANE_RESOURCES),
   providerVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.providerAws),
   /** How the AWS providers get credentials: never static keys. */
   providerAuth: z.enum(PROVIDER_AUTH_MODES).default("podIdentity"),

@@ -34,7 +34,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     plan = await planStack("prod");
   });
 
-  test("the chart is crossplane from charts.crossplane.io at the configured version, with prod's replicas", () => {
+  test("the chart is crossplane from charts.crossplane.io at the configured version, with prod's replicas and resources", () => {
     const release = plan.find(RELEASE, "nixplane-crossplane");
     expect(release.inputs).toMatchObject({
       chart: "crossplane",
@@ -43,7 +43,11 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       namespace: "crossplane-system",
       createNamespace: true,
     });
-    expect(release.inputs.values).toEqual({ replicas: 2, resourcesCrossplane: DEFAULT_CROSSPLANE_RESOURCES, provider: { defaultActivations: [] } });
+    expect(release.inputs.values).toEqual({
+      replicas: 2,
+      resourcesCrossplane: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
+      provider: { defaultActivations: [] },
+    });
   });
 
   test("the activation policy activates exactly the kinds gitops/ composes, nothing by wildcard", () => {
