@@ -64,6 +64,27 @@ export function appProject(namespace: string, repoUrl: string): Record<string, u
 }
 
 /**
+ * Argo CD's built-in `default` project allows every repository, destination and kind, and Argo CD
+ * does not check which project an Application synced from Git names: one naming `default` would
+ * sidestep the nixplane project's whitelist. Emptied as Argo CD documents, it can deploy nothing.
+ * A Patch, because argocd-server creates the project at start; forced, because it owns these fields.
+ */
+export function lockedDefaultProject(namespace: string): Record<string, unknown> {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name: "default", namespace, annotations: { "pulumi.com/patchForce": "true" } },
+    spec: {
+      sourceRepos: [],
+      sourceNamespaces: [],
+      destinations: [],
+      clusterResourceWhitelist: [],
+      namespaceResourceBlacklist: [{ group: "*", kind: "*" }],
+    },
+  };
+}
+
+/**
  * The root Application. No `resources-finalizer.argocd.argoproj.io`: deleting the Application (a
  * stack destroy, a replacement) leaves every child and so every cloud resource in place.
  */
@@ -106,10 +127,14 @@ function createHandoff(name: string, args: GitOpsHandoffArgs, parent: pulumi.Res
   const namespace = pulumi.output(args.argocdNamespace ?? DEFAULT_ARGOCD_NAMESPACE);
   const project = manifestResource(`${name}-project`, "argoproj.io/v1alpha1", "AppProject",
     pulumi.all([namespace, args.repoUrl]).apply(([ns, url]) => appProject(ns, url) as Manifest), { parent, dependsOn: args.argocdReady });
+  const locked = namespace.apply((ns) => lockedDefaultProject(ns) as Manifest);
+  const defaultProject = new k8s.apiextensions.CustomResourcePatch(`${name}-default-project`,
+    { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", metadata: locked.metadata, spec: locked.spec }, { parent, dependsOn: args.argocdReady });
+  // The root waits for the lockdown too: nothing is synced from Git while `default` is still open.
   const rootApp = manifestResource(`${name}-root`, "argoproj.io/v1alpha1", "Application",
     pulumi.all([namespace, args.repoUrl, args.revision ?? "main", args.path ?? "gitops", args.environment])
       .apply(([ns, repoUrl, revision, path, environment]) => rootApplication({ namespace: ns, repoUrl, revision, path, environment }) as Manifest),
-    { parent, dependsOn: [args.argocdReady, project], retainOnDelete: true });
+    { parent, dependsOn: [args.argocdReady, project, defaultProject], retainOnDelete: true });
   const environmentConfig = new k8s.apiextensions.CustomResource(`${name}-environment`, {
     apiVersion: "apiextensions.crossplane.io/v1beta1",
     kind: "EnvironmentConfig",

@@ -177,6 +177,22 @@ describe("registry.validate", () => {
     expect(paths(local.validate(xr))).toEqual(['Cache/c: spec.size: must be one of ["small","large"]']);
     expect(paths(local.validate({ ...xr, spec: { size: "small" } }))).toEqual([]);
     expect(local.resourceName("platform.nixplane.io/v1alpha1", "Cache")).toBe("caches.platform.nixplane.io");
+    expect(local.namespaced("platform.nixplane.io/v1alpha1", "Cache")).toBe(true);
+    local.addXrd({
+      apiVersion: "apiextensions.crossplane.io/v2", kind: "CompositeResourceDefinition", metadata: { name: "zones.platform.nixplane.io" },
+      spec: { group: "platform.nixplane.io", names: { kind: "Zone", plural: "zones" }, scope: "Cluster", versions: [{ name: "v1alpha1", served: true, referenceable: true, schema: { openAPIV3Schema: { type: "object" } } }] },
+    });
+    expect(local.namespaced("platform.nixplane.io/v1alpha1", "Zone")).toBe(false);
+  });
+
+  it("knows each kind's scope from its CRD, and the built-ins'", () => {
+    expect(registry.namespaced("s3.aws.m.upbound.io/v1beta1", "Bucket")).toBe(true);
+    expect(registry.namespaced("s3.aws.upbound.io/v1beta1", "Bucket")).toBe(false);
+    expect(registry.namespaced("apiextensions.crossplane.io/v1", "Composition")).toBe(false);
+    expect(registry.namespaced("argoproj.io/v1alpha1", "Application")).toBe(true);
+    expect(registry.namespaced("v1", "Namespace")).toBe(false);
+    expect(registry.namespaced("v1", "ConfigMap")).toBe(true);
+    expect(registry.namespaced("example.com/v1", "Unknown")).toBeUndefined();
   });
 });
 

@@ -115,10 +115,14 @@ describe("each rule fails on a minimal broken copy", () => {
     const file = path.join("gitops", "environments", "prod", "claims", "raw.yaml");
     const kindProblems = (f: string) => checkDocuments([...docs, { file: f, obj: raw }], loadCrdRegistry(crdsDir())).filter((p) => p.path === "kind").map(formatProblem);
     expect(kindProblems(file)).toEqual([
-      `${file}: Role/escape: kind: the nixplane AppProject does not sync iam.aws.m.upbound.io/Role: Git may hold only core/Namespace, apiextensions.crossplane.io/CompositeResourceDefinition, apiextensions.crossplane.io/Composition, platform.nixplane.io/*, argoproj.io/Application`,
+      `${file}: Role/escape: kind: the nixplane AppProject does not sync namespaced iam.aws.m.upbound.io/Role: Git may hold only cluster-scoped core/Namespace, apiextensions.crossplane.io/CompositeResourceDefinition, apiextensions.crossplane.io/Composition; namespaced platform.nixplane.io/*, argoproj.io/Application`,
     ]);
-    // Examples are checked against their schemas but never synced.
+    // The examples are checked against their schemas but never synced; any other file named like one is synced.
     expect(kindProblems(path.join("gitops", "apis", "workloadroles", "example.yaml"))).toEqual([]);
+    expect(kindProblems(path.join("gitops", "environment-config.example.yaml"))).toEqual([]);
+    for (const synced of [["environments", "prod", "claims", "example.yaml"], ["environments", "prod", "raw.example.yaml"], ["apis", "workloadroles", "composition.example.yaml"]]) {
+      expect(kindProblems(path.join("gitops", ...synced))).toHaveLength(1);
+    }
   });
 
   it("rejects an XR that violates its XRD's enum", () => {

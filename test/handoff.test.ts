@@ -4,6 +4,7 @@ import { outputValue, planStack, type Plan } from "./harness";
 
 const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";
 const PROJECT = "kubernetes:argoproj.io/v1alpha1:AppProject";
+const PROJECT_PATCH = "kubernetes:argoproj.io/v1alpha1:AppProjectPatch";
 const ENV_CONFIG = "kubernetes:apiextensions.crossplane.io/v1beta1:EnvironmentConfig";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const REPO = "https://github.com/acme-platform/platform-gitops.git";
@@ -68,12 +69,23 @@ describe("GitOps handoff of the prod stack", () => {
     expect((data.privateSubnetIds as string[]).length).toBe(3);
   });
 
+  test("Argo CD's built-in default project is emptied, so an Application in Git cannot sidestep the nixplane project", () => {
+    expect(plan.find(PROJECT_PATCH, "nixplane-handoff-default-project").inputs).toEqual({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: "default", namespace: "argocd", annotations: { "pulumi.com/patchForce": "true" } },
+      spec: { sourceRepos: [], sourceNamespaces: [], destinations: [], clusterResourceWhitelist: [], namespaceResourceBlacklist: [{ group: "*", kind: "*" }] },
+    });
+  });
+
   test("Argo CD objects wait for the Argo CD release, the EnvironmentConfig for the Crossplane release", () => {
     const argocd = plan.find(RELEASE, "nixplane-argocd").urn;
     const crossplane = plan.find(RELEASE, "nixplane-crossplane").urn;
     const project = plan.find(PROJECT, "nixplane-handoff-project");
+    const locked = plan.find(PROJECT_PATCH, "nixplane-handoff-default-project");
     expect(project.dependsOn).toEqual([argocd]);
-    expect(plan.find(APPLICATION, "nixplane-handoff-root").dependsOn).toEqual([argocd, project.urn].sort());
+    expect(locked.dependsOn).toEqual([argocd]);
+    expect(plan.find(APPLICATION, "nixplane-handoff-root").dependsOn).toEqual([argocd, project.urn, locked.urn].sort());
     expect(plan.find(ENV_CONFIG, "nixplane-handoff-environment").dependsOn).toEqual([crossplane]);
   });
 });
@@ -96,10 +108,16 @@ describe("pure parts", () => {
       { group: "apiextensions.crossplane.io", kind: "Composition" },
     ]);
     expect(spec.namespaceResourceWhitelist).toEqual([{ group: "platform.nixplane.io", kind: "*" }, { group: "argoproj.io", kind: "Application" }]);
-    expect(projectAllows("platform.nixplane.io", "WorkloadRole")).toBe(true);
-    for (const [group, kind] of [["iam.aws.m.upbound.io", "Role"], ["s3.aws.m.upbound.io", "BucketPolicy"], ["argoproj.io", "AppProject"], ["pkg.crossplane.io", "Provider"], ["apiextensions.crossplane.io", "EnvironmentConfig"], ["rbac.authorization.k8s.io", "ClusterRoleBinding"]]) {
-      expect([group, kind, projectAllows(group, kind)]).toEqual([group, kind, false]);
-    }
+    expect(projectAllows("platform.nixplane.io", "WorkloadRole", true)).toBe(true);
+    expect(projectAllows("", "Namespace", false)).toBe(true);
+    // Argo CD checks each scope against its own list: a cluster-scoped XR kind would be refused.
+    expect(projectAllows("platform.nixplane.io", "WorkloadRole", false)).toBe(false);
+    expect(projectAllows("platform.nixplane.io", "WorkloadRole", undefined)).toBe(false);
+    const refused: [string, string, boolean][] = [
+      ["iam.aws.m.upbound.io", "Role", true], ["s3.aws.m.upbound.io", "BucketPolicy", true], ["argoproj.io", "AppProject", true],
+      ["pkg.crossplane.io", "Provider", false], ["apiextensions.crossplane.io", "EnvironmentConfig", false], ["rbac.authorization.k8s.io", "ClusterRoleBinding", false],
+    ];
+    for (const [group, kind, namespaced] of refused) expect([group, kind, projectAllows(group, kind, namespaced)]).toEqual([group, kind, false]);
   });
 
   test("a path leaving the repository is refused", () => {

@@ -288,6 +288,11 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     source: ["https://argo-cd.readthedocs.io/en/stable/user-guide/projects/"],
   },
   {
+    dependent: "kubernetes:argoproj.io/v1alpha1:Application", dependency: "kubernetes:argoproj.io/v1alpha1:AppProjectPatch",
+    reason: "security, not data: until the built-in default project is emptied, an Application in Git naming it could deploy any kind",
+    source: ["https://argo-cd.readthedocs.io/en/stable/user-guide/projects/"],
+  },
+  {
     dependent: "kubernetes:argoproj.io/v1alpha1:Application", dependency: /^kubernetes:(?!argoproj\.io\/)/,
     reason: "the first sync applies XRDs, Compositions and XRs that need Crossplane, its provider, functions, ProviderConfig and the EnvironmentConfig contract, and reads the repository secret",
     source: ["https://argo-cd.readthedocs.io/en/stable/operator-manual/cluster-bootstrapping/"],

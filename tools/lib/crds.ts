@@ -51,6 +51,8 @@ export interface CrdRegistry {
   schemaFor(apiVersion: string, kind: string): K8sSchema | undefined;
   /** `<plural>.<group>` for a kind, e.g. `buckets.s3.aws.m.upbound.io`. */
   resourceName(apiVersion: string, kind: string): string | undefined;
+  /** Whether objects of the kind live in a namespace; undefined for a kind the registry does not know. */
+  namespaced(apiVersion: string, kind: string): boolean | undefined;
 }
 
 export interface KubeObject {
@@ -65,6 +67,7 @@ interface TypeEntry {
   schema: K8sSchema;
   plural: string;
   group: string;
+  namespaced: boolean;
   validator?: ValidateFunction;
   hasCel?: boolean;
 }
@@ -164,6 +167,7 @@ const BUILTIN_KINDS: Record<string, string> = {
   ClusterRole: "rbac.authorization.k8s.io/v1",
   ClusterRoleBinding: "rbac.authorization.k8s.io/v1",
 };
+const CLUSTER_SCOPED_BUILTINS = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding"]);
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -187,6 +191,7 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
           schema,
           plural: crd.spec.names.plural,
           group: crd.spec.group,
+          namespaced: crd.spec.scope === "Namespaced",
         });
       }
     }
@@ -211,7 +216,8 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
           status: schema.properties?.status ?? { type: "object", "x-kubernetes-preserve-unknown-fields": true },
         },
       };
-      types.set(key(`${spec.group}/${version.name}`, spec.names.kind), { schema: full, plural: spec.names.plural, group: spec.group });
+      // Crossplane v2 XRDs default to Namespaced; Cluster and LegacyCluster are cluster-scoped.
+      types.set(key(`${spec.group}/${version.name}`, spec.names.kind), { schema: full, plural: spec.names.plural, group: spec.group, namespaced: (spec.scope ?? "Namespaced") === "Namespaced" });
     }
   }
 
@@ -257,11 +263,17 @@ export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
       const entry = types.get(key(apiVersion, kind));
       return entry ? `${entry.plural}.${entry.group}` : undefined;
     },
+    namespaced: (apiVersion, kind) => {
+      const entry = types.get(key(apiVersion, kind));
+      if (entry) return entry.namespaced;
+      return BUILTIN_KINDS[kind] === apiVersion ? !CLUSTER_SCOPED_BUILTINS.has(kind) : undefined;
+    },
   };
 }
 
 interface CrdSpec {
   group: string;
+  scope?: string;
   names: { kind: string; plural: string };
   versions?: { name: string; served?: boolean; schema?: { openAPIV3Schema?: K8sSchema } }[];
 }

@@ -51,8 +51,13 @@ export const PROJECT_RESOURCES: { cluster: GroupKind[]; namespaced: GroupKind[] 
     { group: "argoproj.io", kind: "Application" },
   ],
 };
-/** Files that are checked but never synced (the apis Application excludes them; nothing syncs gitops/ itself). */
-export const EXAMPLE_FILE = /(^|[\\/])([^\\/]+\.)?example\.yaml$/;
+/**
+ * Files that are checked but never synced: `apis/<api>/example.yaml` (the apis Application excludes
+ * it) and the EnvironmentConfig sample at the top (no Application syncs the top folder).
+ */
+export function isExampleFile(file: string): boolean {
+  return /^[^/]+\/(apis\/[^/]+\/example\.yaml|environment-config\.example\.yaml)$/.test(file.split(path.sep).join("/"));
+}
 export const IN_CLUSTER = "https://kubernetes.default.svc";
 export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-name]";
 /** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
@@ -135,8 +140,9 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
     for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
 
     const obj = doc.obj;
-    if (!EXAMPLE_FILE.test(doc.file) && !projectAllows(groupOf(String(obj.apiVersion)), String(obj.kind))) {
-      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${groupOf(String(obj.apiVersion)) || "core"}/${String(obj.kind)}: Git may hold only ${allowedKinds()}`);
+    const namespaced = registry.namespaced(String(obj.apiVersion), String(obj.kind));
+    if (!isExampleFile(doc.file) && !projectAllows(groupOf(String(obj.apiVersion)), String(obj.kind), namespaced)) {
+      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${namespaced === false ? "cluster-scoped " : namespaced ? "namespaced " : ""}${groupOf(String(obj.apiVersion)) || "core"}/${String(obj.kind)}: Git may hold only ${allowedKinds()}`);
     }
     if (isXrd(obj)) checkXrd(obj, docs, at);
     else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
@@ -149,14 +155,21 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
 
 type At = (p: string, message: string, obj?: KubeObject) => void;
 
-/** Argo CD matches whitelist entries by glob; `*` is the only wildcard the project uses. */
-export function projectAllows(group: string, kind: string): boolean {
+/**
+ * Whether the project syncs the kind. Argo CD checks cluster-scoped kinds against one list and
+ * namespaced kinds against the other; `*` is the only glob the project uses. A kind of unknown scope
+ * must be allowed in both to pass (its CRD will be reported missing anyway).
+ */
+export function projectAllows(group: string, kind: string, namespaced: boolean | undefined): boolean {
   const glob = (pattern: string, v: string) => pattern === "*" || pattern === v;
-  return [...PROJECT_RESOURCES.cluster, ...PROJECT_RESOURCES.namespaced].some((e) => glob(e.group, group) && glob(e.kind, kind));
+  const inList = (list: GroupKind[]) => list.some((e) => glob(e.group, group) && glob(e.kind, kind));
+  if (namespaced === undefined) return inList(PROJECT_RESOURCES.cluster) && inList(PROJECT_RESOURCES.namespaced);
+  return inList(namespaced ? PROJECT_RESOURCES.namespaced : PROJECT_RESOURCES.cluster);
 }
 
 function allowedKinds(): string {
-  return [...PROJECT_RESOURCES.cluster, ...PROJECT_RESOURCES.namespaced].map((e) => `${e.group || "core"}/${e.kind}`).join(", ");
+  const show = (list: GroupKind[]) => list.map((e) => `${e.group || "core"}/${e.kind}`).join(", ");
+  return `cluster-scoped ${show(PROJECT_RESOURCES.cluster)}; namespaced ${show(PROJECT_RESOURCES.namespaced)}`;
 }
 
 function checkXrd(xrd: KubeObject, docs: GitopsDocument[], at: At): void {
