@@ -47,14 +47,32 @@ export interface ArgoCDArgs {
   repoCredentials?: pulumi.Input<string>;
 }
 
+/**
+ * Why `url` cannot be Argo CD's external URL, or undefined when it can: https, an origin (Argo CD under
+ * a path needs server.rootpath and a matching ingress, which nixplane does not set up), no credentials,
+ * query or fragment. The config schema and the component share this one check.
+ */
+export function argocdUrlProblem(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "is not a URL (https://argocd.example.com)";
+  }
+  if (u.protocol !== "https:") return "must use https (https://argocd.example.com)";
+  if (u.username || u.password || u.search || u.hash || url.endsWith("/") || u.pathname !== "/")
+    return "must be an origin only: https://host[:port], no path, trailing slash, credentials, query or fragment";
+  return undefined;
+}
+
 export function validateArgoCDArgs(args: ArgoCDArgs): Problem[] {
   const problems: Problem[] = [];
   if (typeof args.repoUrl === "string" && !/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(args.repoUrl))
     problems.push({ propertyPath: "repoUrl", reason: `"${args.repoUrl}" is not a Git URL (https://…, ssh://… or git@…)` });
   if (args.sso !== undefined && args.url === undefined)
     problems.push({ propertyPath: "url", reason: "is required with sso: Argo CD sends the identity provider back to <url>/auth/callback" });
-  if (typeof args.url === "string" && !/^https:\/\/\S+[^/]$/.test(args.url))
-    problems.push({ propertyPath: "url", reason: `"${args.url}" is not an https URL without a trailing slash` });
+  const urlProblem = typeof args.url === "string" ? argocdUrlProblem(args.url) : undefined;
+  if (urlProblem) problems.push({ propertyPath: "url", reason: `"${args.url}" ${urlProblem}` });
   return problems;
 }
 
@@ -103,7 +121,8 @@ export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: strin
   };
   const replicas = ha ? ARGOCD_HA_REPLICAS : 1;
   return {
-    ...(url ? { global: { domain: new URL(url).host } } : {}),
+    // The chart's ingress and certificate hosts come from global.domain: the host name, no port.
+    ...(url ? { global: { domain: new URL(url).hostname } } : {}),
     crds: { install: true, keep: true },
     dex: { enabled: false },
     configs: { cm, ...(sso ? { rbac: rbacPolicy(sso) } : {}) },

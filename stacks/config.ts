@@ -11,6 +11,7 @@ import { isCidr, cidrContains } from "../components/cidr";
 import { KUBERNETES_VERSIONS } from "../components/cluster";
 import { NAT_MODES } from "../components/network";
 import { NODE_IMAGE_MODES } from "../components/nodeImage";
+import { argocdUrlProblem } from "../components/argocd";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
 import { parseQuantity, QUANTITY } from "../components/quantity";
 
@@ -185,7 +186,10 @@ const argocdSchema = z.strictObject({
   /** Highly available Argo CD (several replicas, redis-ha): on in prod. */
   ha: z.boolean().default(false),
   /** Where users reach Argo CD (https, no trailing slash): the OIDC redirect is <url>/auth/callback. */
-  url: z.string().regex(/^https:\/\/[a-z0-9.-]+(:\d+)?(\/[^\s/]+)*$/, { message: "is not an https URL without a trailing slash (https://argocd.example.com)" }).optional(),
+  url: z.string().superRefine((u, ctx) => {
+    const problem = argocdUrlProblem(u);
+    if (problem) ctx.addIssue({ code: "custom", message: `"${u}" ${problem}` });
+  }).optional(),
   /** OIDC single sign-on; when set, the local admin account is disabled. */
   sso: z
     .strictObject({

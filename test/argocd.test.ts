@@ -1,5 +1,5 @@
 import YAML from "yaml";
-import { ARGOCD_CHART_APP_VERSIONS, argocdValues, repositorySecretData, validateArgoCDArgs } from "../components/argocd";
+import { ARGOCD_CHART_APP_VERSIONS, argocdUrlProblem, argocdValues, repositorySecretData, validateArgoCDArgs } from "../components/argocd";
 import { argocdHealthCustomizations, RESOURCE_CUSTOMIZATIONS_KEY } from "../components/argocdHealth";
 import { DEFAULT_VERSIONS } from "../stacks/config";
 import { SECRET_MASK } from "../tools/lib/run";
@@ -111,8 +111,25 @@ describe("pure parts", () => {
       { propertyPath: "url", reason: "is required with sso: Argo CD sends the identity provider back to <url>/auth/callback" },
     ]);
     expect(validateArgoCDArgs({ chartVersion: "1.0.0", repoUrl: "https://git.example/x.git", sso, url: "http://argocd.example" })).toEqual([
-      { propertyPath: "url", reason: '"http://argocd.example" is not an https URL without a trailing slash' },
+      { propertyPath: "url", reason: '"http://argocd.example" must use https (https://argocd.example.com)' },
     ]);
+  });
+
+  test("argocdUrlProblem: an https origin is Argo CD's URL; anything Argo CD would not be served at is refused", () => {
+    for (const ok of ["https://argocd.example.com", "https://argocd.example.com:8443", "https://10.0.0.1"]) expect([ok, argocdUrlProblem(ok)]).toEqual([ok, undefined]);
+    const origin = "must be an origin only: https://host[:port], no path, trailing slash, credentials, query or fragment";
+    expect(argocdUrlProblem("https://example.com/argocd")).toBe(origin);
+    expect(argocdUrlProblem("https://example.com/")).toBe(origin);
+    expect(argocdUrlProblem("https://ops@example.com")).toBe(origin);
+    expect(argocdUrlProblem("https://example.com?x=1")).toBe(origin);
+    expect(argocdUrlProblem("https://example.com#f")).toBe(origin);
+    expect(argocdUrlProblem("https://10.0.0.1:99999")).toBe("is not a URL (https://argocd.example.com)");
+    expect(argocdUrlProblem("argocd.example.com")).toBe("is not a URL (https://argocd.example.com)");
+  });
+
+  test("the chart's domain is the host name without the port", () => {
+    expect((argocdValues({ ha: false, url: "https://argocd.example.com:8443" }) as any).global).toEqual({ domain: "argocd.example.com" });
+    expect((argocdValues({ ha: false, url: "https://argocd.example.com:8443" }) as any).configs.cm.url).toBe("https://argocd.example.com:8443");
   });
 
   // The default must ship the Argo CD whose CRDs ../shared/crds holds (v3.5.1): argo-cd 10.3.3 does

@@ -96,8 +96,10 @@ describe("a bad config names every bad key, its value and what is allowed", () =
       'crossplane.resources.requests.memory "256MB" is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 1Gi)'],
     ["SSO without the URL users reach Argo CD at", (c) => { c.argocd = { sso: { issuer: "https://login.example", clientId: "argocd", adminGroups: ["ops"] } }; },
       "argocd.url is required with argocd.sso: Argo CD sends the identity provider back to <url>/auth/callback"],
-    ["an Argo CD URL over http", (c) => { c.argocd = { url: "http://argocd.example.com" }; }, 'argocd.url "http://argocd.example.com" is not an https URL without a trailing slash (https://argocd.example.com)'],
-    ["an Argo CD URL with a trailing slash", (c) => { c.argocd = { url: "https://argocd.example.com/" }; }, 'argocd.url "https://argocd.example.com/" is not an https URL without a trailing slash (https://argocd.example.com)'],
+    ["an Argo CD URL over http", (c) => { c.argocd = { url: "http://argocd.example.com" }; }, 'argocd.url "http://argocd.example.com" must use https (https://argocd.example.com)'],
+    ["an Argo CD URL with a trailing slash", (c) => { c.argocd = { url: "https://argocd.example.com/" }; },
+      'argocd.url "https://argocd.example.com/" must be an origin only: https://host[:port], no path, trailing slash, credentials, query or fragment'],
+    ["an Argo CD URL that is no URL", (c) => { c.argocd = { url: "https://10.0.0.1:99999" }; }, 'argocd.url "https://10.0.0.1:99999" is not a URL (https://argocd.example.com)'],
   ];
 
   test.each(cases)("%s", (_label, f, expected) => {
