@@ -13,7 +13,7 @@ import { NAT_MODES } from "../components/network";
 import { NODE_IMAGE_MODES } from "../components/nodeImage";
 import { argocdUrlProblem } from "../components/argocd";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
-import { parseQuantity, QUANTITY } from "../components/quantity";
+import { compareQuantities, QUANTITY, quantityValue } from "../components/quantity";
 
 // The components own their allowed values; the schema reuses them so the two cannot drift.
 export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
@@ -157,7 +157,8 @@ const podResources = z
   .strictObject({ requests: cpuMemory, limits: cpuMemory })
   .superRefine((r, ctx) => {
     for (const k of ["cpu", "memory"] as const) {
-      if (parseQuantity(r.requests[k])! > parseQuantity(r.limits[k])!)
+      // An unparsable quantity is reported by its own field's rule.
+      if (quantityValue(r.requests[k]) && quantityValue(r.limits[k]) && compareQuantities(r.requests[k], r.limits[k]) > 0)
         ctx.addIssue({ code: "custom", path: ["requests", k], message: `"${r.requests[k]}" is above limits.${k} "${r.limits[k]}"` });
     }
   });

@@ -106,6 +106,11 @@ describe("a bad config names every bad key, its value and what is allowed", () =
     expect(problemsOf(mutate(f))).toContain(expected);
   });
 
+  test("a request equal to its limit in another notation is accepted (700m is 0.7, 1Gi is 1024Mi)", () => {
+    const parsed = parseConfig(mutate((c) => { c.crossplane = { resources: { requests: { cpu: "700m", memory: "1Gi" }, limits: { cpu: "0.7", memory: "1024Mi" } } }; }));
+    expect(parsed.crossplane.resources).toEqual({ requests: { cpu: "700m", memory: "1Gi" }, limits: { cpu: "0.7", memory: "1024Mi" } });
+  });
+
   test("every problem is reported at once, in one error", () => {
     const problems = problemsOf(mutate((c) => {
       c.kubernetesVersion = "1.19";
