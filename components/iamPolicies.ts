@@ -99,6 +99,13 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
     { Sid: "S3Buckets", Effect: "Allow", Action: ["s3:*"], Resource: [`arn:${partition}:s3:::*`] },
     { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: "*" },
     {
+      // manageMasterUserPassword: RDS creates the cluster's password secret (named rds!…) as the caller.
+      Sid: "RdsManagedMasterSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
+      Resource: [`arn:${partition}:secretsmanager:*:${p.accountId}:secret:rds!*`],
+    },
+    {
       Sid: "Ec2SecurityGroups",
       Effect: "Allow",
       Action: [

@@ -151,6 +151,17 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api") })).toBe("Allow");
     });
 
+    test("RDS may create the master-password secret of a cluster as the providers, and no other secret", () => {
+      const secret = (name: string) => `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}`;
+      expect(allowsAll(policy, [
+        { action: "secretsmanager:CreateSecret", resource: secret("rds!cluster-0a1b2c3d-AbCdEf") },
+        { action: "secretsmanager:TagResource", resource: secret("rds!cluster-0a1b2c3d-AbCdEf") },
+      ])).toBe(true);
+      expect(evaluate(policy, { action: "secretsmanager:CreateSecret", resource: secret("prod/payments/api-key") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "secretsmanager:GetSecretValue", resource: secret("rds!cluster-0a1b2c3d-AbCdEf") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "secretsmanager:DeleteSecret", resource: secret("rds!cluster-0a1b2c3d-AbCdEf") })).toBe("ImplicitDeny");
+    });
+
     test("a role without the platform's boundary, or outside the path, cannot be created", () => {
       expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: upjetTags })).toBe("ImplicitDeny");
       expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: { ...upjetTags, "iam:PermissionsBoundary": managedPolicy("other", "/") } })).toBe("ImplicitDeny");
