@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { XR_GROUP } from "../tools/lib/gitops";
 
-/** API group of nixplane's own Crossplane v2 composite resources (XRs). */
-export const COMPOSITE_HEALTH_GROUP = "platform.nixplane.io";
+/** API group of nixplane's own Crossplane v2 composite resources (XRs): the one gitops/ defines. */
+export const COMPOSITE_HEALTH_GROUP = XR_GROUP;
 
 /**
  * The argocd-cm key that carries the check. Argo CD accepts a wildcard kind
