@@ -140,9 +140,11 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
     for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
 
     const obj = doc.obj;
-    const namespaced = registry.namespaced(String(obj.apiVersion), String(obj.kind));
-    if (!isExampleFile(doc.file) && !projectAllows(groupOf(String(obj.apiVersion)), String(obj.kind), namespaced)) {
-      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${namespaced === false ? "cluster-scoped " : namespaced ? "namespaced " : ""}${groupOf(String(obj.apiVersion)) || "core"}/${String(obj.kind)}: Git may hold only ${allowedKinds()}`);
+    const [group, kind] = [groupOf(obj.apiVersion), String(obj.kind)];
+    const namespaced = registry.namespaced(String(obj.apiVersion), kind);
+    if (!isExampleFile(doc.file) && !projectAllows(group, kind, namespaced)) {
+      const scope = namespaced === undefined ? "" : namespaced ? "namespaced " : "cluster-scoped ";
+      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${scope}${group || "core"}/${kind}: Git may hold only ${allowedKinds()}`);
     }
     if (isXrd(obj)) checkXrd(obj, docs, at);
     else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
@@ -235,12 +237,14 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
   else if (policies.includes("Delete") || policies.includes("*")) here("base.spec.managementPolicies", "must not include Delete (or *): deleting an XR must never delete cloud data");
   if (!mrSpec.providerConfigRef?.name || !mrSpec.providerConfigRef.kind) here("base.spec.providerConfigRef", "composed resources name their providerConfigRef (kind and name)");
 
+  // What the patches write into the managed resource (ToComposite patches write the XR instead).
+  const patched = patches.filter((p) => p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath).map((p) => normalise(p.toFieldPath!));
+
   if (IAM_PATHED.test(`${String(base.apiVersion)}/${String(base.kind)}`)) {
     const spec = base.spec as { forProvider?: { path?: unknown }; initProvider?: { path?: unknown } } | undefined;
     const iamPath = spec?.forProvider?.path;
     // A patch writing the path, or any object that contains it (spec, spec.forProvider, spec.initProvider).
-    const writesPath = patches.some((p) => p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath !== undefined &&
-      ["spec.forProvider.path", "spec.initProvider.path"].some((f) => f === normalise(p.toFieldPath!) || f.startsWith(`${normalise(p.toFieldPath!)}.`)));
+    const writesPath = patched.some((t) => ["spec.forProvider.path", "spec.initProvider.path"].some((f) => f === t || f.startsWith(`${t}.`)));
     if (iamPath !== CROSSPLANE_IAM_PATH || spec?.initProvider?.path !== undefined || writesPath) {
       here("base.spec.forProvider.path", `must be "${CROSSPLANE_IAM_PATH}" in the base and never patched (is ${JSON.stringify(iamPath)}): the providers may create IAM roles and policies only under that path`);
     }
@@ -252,7 +256,6 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
     here("patches", `no external-name source: patch ${EXTERNAL_NAME_PATH} from the XR (or a spec.adoption field), or annotate ${IDEMPOTENT_ADOPTION.key}: ${IDEMPOTENT_ADOPTION.value}`);
   }
 
-  const patched: string[] = [];
   patches.forEach((p) => {
     const where = `patches[${(res.patches ?? []).indexOf(p) >= 0 ? (res.patches ?? []).indexOf(p) : "patchSet"}]`;
     const xrSide = (fp: string | undefined, field: string) => {
@@ -278,12 +281,11 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
       default:
         mrSide(p.toFieldPath, "toFieldPath");
     }
-    if (p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath) patched.push(p.toFieldPath);
   });
 
   // The base as the API server will see it, minus what patches fill in: a required field or a CEL
   // "X is a required parameter" rule is satisfied by a patch; unknown fields and wrong types are not.
-  const coveredBy = (p: string) => patched.some((t) => normalise(t) === normalise(p) || normalise(t).startsWith(`${normalise(p)}.`));
+  const coveredBy = (p: string) => patched.some((t) => t === normalise(p) || t.startsWith(`${normalise(p)}.`));
   for (const e of registry.validate(base, { requireName: false })) {
     const mentioned = e.message.match(/spec\.[A-Za-z0-9_.]+/)?.[0];
     if (e.message === "required field is missing" && coveredBy(e.path)) continue;
