@@ -40,6 +40,8 @@ export const BOUNDARY_POLICY_CHANGE_ACTIONS = ["iam:CreatePolicyVersion", "iam:D
  * it, whatever its tags. The providers' own role and the boundary live outside it.
  */
 export const CROSSPLANE_IAM_PATH = "/nixplane/";
+/** ARN pattern of every role or managed policy under CROSSPLANE_IAM_PATH in `account` (`*`: any). */
+const underIamPath = (partition: string, account: string, kind: "role" | "policy") => `arn:${partition}:iam::${account}:${kind}${CROSSPLANE_IAM_PATH}*`;
 /**
  * Upjet tags every resource it creates with its kind. Creating a role with tags is also authorized as
  * `iam:TagRole`, where the role does not exist yet: only the request's tags can be conditioned on. Later
@@ -93,8 +95,8 @@ export interface ProviderPolicyInputs {
  */
 export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
   const partition = p.partition ?? "aws";
-  const roles = `arn:${partition}:iam::${p.accountId}:role${CROSSPLANE_IAM_PATH}*`;
-  const policies = `arn:${partition}:iam::${p.accountId}:policy${CROSSPLANE_IAM_PATH}*`;
+  const roles = underIamPath(partition, p.accountId, "role");
+  const policies = underIamPath(partition, p.accountId, "policy");
   return document([
     { Sid: "S3Buckets", Effect: "Allow", Action: ["s3:*"], Resource: [`arn:${partition}:s3:::*`] },
     { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: "*" },
@@ -185,7 +187,7 @@ export function reservedIamPathPolicy(p: { providerRoleArns: string[]; partition
     Sid: "OnlyCrossplaneWritesItsIamPath",
     Effect: "Deny",
     Action: RESERVED_PATH_WRITE_ACTIONS,
-    Resource: [`arn:${partition}:iam::*:role${CROSSPLANE_IAM_PATH}*`, `arn:${partition}:iam::*:policy${CROSSPLANE_IAM_PATH}*`],
+    Resource: [underIamPath(partition, "*", "role"), underIamPath(partition, "*", "policy")],
     Condition: { ArnNotLike: { "aws:PrincipalArn": p.providerRoleArns } },
   }]);
 }

@@ -2,8 +2,9 @@
  * Start-up trim for the offline tools. `@pulumi/pulumi` eagerly loads its function-serialization
  * dependencies, `typescript` and `@npmcli/arborist`: about 0.4 s of a 2 s plan, yet only closure
  * serialization (`pulumi.runtime.serializeFunction`, `computeCodePaths`: code shipped as Lambda
- * functions) ever calls them, and nixplane serializes no closures. Imported first, this hands @pulumi/pulumi a stand-in for each that loads the
- * real module on first use, so nothing changes for a program that does use them.
+ * functions) ever calls them, and nixplane serializes no closures. Imported first, this hands
+ * @pulumi/pulumi a stand-in for each that loads the real module on first use, so nothing changes for
+ * a program that does use them.
  */
 import Module = require("node:module");
 
