@@ -1,8 +1,8 @@
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../tools/lib/lazyClosureDeps";
+import { REPO_ROOT as root, TSX_CLI } from "../tools/lib/paths";
 
-const root = path.resolve(__dirname, "..");
 const pulumiFile = path.join(root, "node_modules/@pulumi/pulumi/runtime/closure/codePaths.js");
 
 describe("isDeferrable", () => {
@@ -83,7 +83,7 @@ describe("deferringLoad", () => {
 describe("in a real process", () => {
   // Module._load is Node's loader, which jest replaces: so this runs in a child, as the plan does.
   const probe = (code: string): string[] =>
-    JSON.parse(execFileSync(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "-e", code], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!);
+    JSON.parse(execFileSync(process.execPath, [TSX_CLI, "-e", code], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!);
   const loaded = `Object.keys(require.cache).filter((k) => /typescript[\\\\/]lib[\\\\/]typescript\\.js$|@npmcli[\\\\/]arborist[\\\\/]lib[\\\\/]index\\.js$/.test(k)).map((k) => k.replace(/.*node_modules[\\\\/]/, ""))`;
 
   test("@pulumi/pulumi loads without typescript and arborist", () => {

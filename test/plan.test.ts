@@ -6,6 +6,7 @@ import { writePlan } from "../tools/plan";
 import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../tools/lib/run";
 import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../tools/lib/plan";
 import { runStack } from "../tools/lib/runStack";
+import { TSX_CLI } from "../tools/lib/paths";
 
 const CONTRACT_KEYS = ["urn", "type", "name", "parent", "inputs", "dependencies", "dependsOn"];
 
@@ -91,7 +92,7 @@ describe("the command line", () => {
     let status = 0;
     let stderr = "";
     try {
-      execFileSync(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "tools/plan.ts"), "nosuchstack"], { cwd: root, encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, [TSX_CLI, path.join(root, "tools/plan.ts"), "nosuchstack"], { cwd: root, encoding: "utf8", stdio: "pipe" });
     } catch (e: any) {
       status = e.status;
       stderr = e.stderr;
