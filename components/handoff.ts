@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // The contract with gitops/ (names, data keys) is declared once, next to the checks that enforce it there.
-import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../tools/lib/gitops";
+import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../lib/gitops";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
@@ -15,7 +15,7 @@ export const DEFAULT_ARGOCD_NAMESPACE = "argocd";
 
 type ListKeys = "privateSubnetIds";
 type MapKeys = "tags";
-/** The data the compositions read, key for key: exactly tools/lib/gitops.ts' ENVIRONMENT_KEYS. */
+/** The data the compositions read, key for key: exactly lib/gitops.ts' ENVIRONMENT_KEYS. */
 export type EnvironmentData = { [K in (typeof ENVIRONMENT_KEYS)[number]]: K extends ListKeys ? string[] : K extends MapKeys ? Record<string, string> : string };
 
 export interface GitOpsHandoffArgs {

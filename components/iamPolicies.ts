@@ -3,6 +3,7 @@
  * Identity: never static keys), what the role may do, and the permissions boundary that every IAM
  * role created from Git must carry. Pure renderers: JSON strings, tested directly.
  */
+import { CROSSPLANE_IAM_PATH } from "../lib/gitops";
 
 export const PROVIDER_AUTH_MODES = ["irsa", "podIdentity"] as const;
 export type ProviderAuthMode = (typeof PROVIDER_AUTH_MODES)[number];
@@ -39,7 +40,7 @@ export const BOUNDARY_POLICY_CHANGE_ACTIONS = ["iam:CreatePolicyVersion", "iam:D
  * someone else (CreatePolicyVersion on `policy/*` would be account takeover) nor touch a role outside
  * it, whatever its tags. The providers' own role and the boundary live outside it.
  */
-export const CROSSPLANE_IAM_PATH = "/nixplane/";
+export { CROSSPLANE_IAM_PATH };
 /** ARN pattern of every role or managed policy under CROSSPLANE_IAM_PATH in `account` (`*`: any). */
 const underIamPath = (partition: string, account: string, kind: "role" | "policy") => `arn:${partition}:iam::${account}:${kind}${CROSSPLANE_IAM_PATH}*`;
 /**

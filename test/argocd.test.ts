@@ -2,7 +2,7 @@ import YAML from "yaml";
 import { ARGOCD_CHART_APP_VERSIONS, argocdUrlProblem, argocdValues, repositorySecretData, validateArgoCDArgs } from "../components/argocd";
 import { argocdHealthCustomizations, RESOURCE_CUSTOMIZATIONS_KEY } from "../components/argocdHealth";
 import { DEFAULT_VERSIONS } from "../stacks/config";
-import { SECRET_MASK } from "../tools/lib/run";
+import { SECRET_MASK } from "../lib/run";
 import { planStack, type Plan } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";

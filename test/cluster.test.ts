@@ -1,7 +1,7 @@
 import YAML from "yaml";
 import { ADDON_VERSIONS, CNI_POLICY_ARN, CONTROL_PLANE_LOG_TYPES, NODE_ROLE_POLICIES, irsaAssumeRolePolicy } from "../components/cluster";
 import { NODECONFIG_CONTENT_TYPE, parseMimeParts } from "../components/userdata";
-import { loadCrdRegistry, type CrdRegistry } from "../tools/lib/crds";
+import { loadCrdRegistry, type CrdRegistry } from "../lib/crds";
 import { planStack, type Plan } from "./harness";
 
 const EKS = "eks:index:Cluster";

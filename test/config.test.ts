@@ -1,10 +1,10 @@
 import { ConfigError, formatPath, instanceTypeArchitecture, parseConfig, readRawConfig } from "../stacks/config";
 import { createProgram } from "../stacks/program";
 import { loadConfig } from "../stacks/config";
-import { runProgram } from "../tools/lib/run";
-import { listStacks, rawStackValues, readStackConfig } from "../tools/lib/stackConfig";
+import { runProgram } from "../lib/run";
+import { listStacks, rawStackValues, readStackConfig } from "../lib/stackConfig";
 import * as pulumi from "@pulumi/pulumi";
-import { runStack } from "../tools/lib/runStack";
+import { runStack } from "../lib/runStack";
 
 const dev = () => structuredClone(rawStackValues("dev"));
 

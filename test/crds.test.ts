@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { crdsDir, loadCrdRegistry, repoRoot, type CrdRegistry, type ValidationError } from "../tools/lib/crds";
+import { crdsDir, loadCrdRegistry, repoRoot, type CrdRegistry, type ValidationError } from "../lib/crds";
 
 let registry: CrdRegistry;
 beforeAll(() => {
@@ -198,7 +198,7 @@ describe("registry.validate", () => {
 
 describe("crdPlurals (the fast index composedKinds uses)", () => {
   test("agrees with the full registry for every CRD in the folder", () => {
-    const { crdPlurals } = require("../tools/lib/crds") as typeof import("../tools/lib/crds");
+    const { crdPlurals } = require("../lib/crds") as typeof import("../lib/crds");
     const plurals = crdPlurals(crdsDir());
     expect(plurals.size).toBeGreaterThan(70);
     for (const [groupKind, plural] of plurals) {

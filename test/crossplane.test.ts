@@ -5,8 +5,8 @@ import {
 } from "../components/crossplane";
 import { CROSSPLANE_IAM_PATH, CROSSPLANE_ROLE_TAG } from "../components/iamPolicies";
 import { DEFAULT_VERSIONS } from "../stacks/config";
-import { composedKinds } from "../tools/lib/gitops";
-import { REPO_ROOT } from "../tools/lib/paths";
+import { composedKinds } from "../lib/gitops";
+import { REPO_ROOT } from "../lib/paths";
 import { outputValue, planStack, type Plan } from "./harness";
 import { allowsAll, evaluate, evaluateUnder } from "./iam";
 

@@ -1,6 +1,6 @@
 import * as path from "node:path";
-import { crdsDir, loadCrdRegistry, repoRoot, type KubeObject } from "../tools/lib/crds";
-import { checkDocuments, composedKinds, formatProblem, generateComposites, loadGitops, type GitopsDocument } from "../tools/lib/gitops";
+import { crdsDir, loadCrdRegistry, repoRoot, type KubeObject } from "../lib/crds";
+import { checkDocuments, composedKinds, formatProblem, generateComposites, loadGitops, type GitopsDocument } from "../lib/gitops";
 
 const gitopsDir = path.join(repoRoot(), "gitops");
 let docs: GitopsDocument[];

@@ -1,5 +1,5 @@
 import { appProject, rootApplication, validateHandoffArgs, type GitOpsHandoffArgs } from "../components/handoff";
-import { ENVIRONMENT_KEYS, projectAllows } from "../tools/lib/gitops";
+import { ENVIRONMENT_KEYS, projectAllows } from "../lib/gitops";
 import { outputValue, planStack, type Plan } from "./harness";
 
 const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";

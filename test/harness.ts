@@ -3,8 +3,8 @@
  * Every test is then a few lines: `const plan = await planStack("prod"); plan.find(type, name)`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram, type RecordedResource, type RunResult } from "../tools/lib/run";
-import { runStack, type StackRunOptions } from "../tools/lib/runStack";
+import { runProgram, type RecordedResource, type RunResult } from "../lib/run";
+import { runStack, type StackRunOptions } from "../lib/runStack";
 
 export interface Plan extends RunResult {
   /** The one resource of this type and name; throws with the candidates when absent. */

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../tools/lib/lazyClosureDeps";
-import { REPO_ROOT as root, TSX_CLI } from "../tools/lib/paths";
+import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../lib/lazyClosureDeps";
+import { REPO_ROOT as root, TSX_CLI } from "../lib/paths";
 
 const pulumiFile = path.join(root, "node_modules/@pulumi/pulumi/runtime/closure/codePaths.js");
 
@@ -87,11 +87,11 @@ describe("in a real process", () => {
   const loaded = `Object.keys(require.cache).filter((k) => /typescript[\\\\/]lib[\\\\/]typescript\\.js$|@npmcli[\\\\/]arborist[\\\\/]lib[\\\\/]index\\.js$/.test(k)).map((k) => k.replace(/.*node_modules[\\\\/]/, ""))`;
 
   test("@pulumi/pulumi loads without typescript and arborist", () => {
-    expect(probe(`require("./tools/lib/lazyClosureDeps"); require("@pulumi/pulumi"); console.log(JSON.stringify(${loaded}))`)).toEqual([]);
+    expect(probe(`require("./lib/lazyClosureDeps"); require("@pulumi/pulumi"); console.log(JSON.stringify(${loaded}))`)).toEqual([]);
   });
 
   test("serializing a closure still works, loading typescript when it needs it", () => {
-    const out = probe(`require("./tools/lib/lazyClosureDeps"); const pulumi = require("@pulumi/pulumi");
+    const out = probe(`require("./lib/lazyClosureDeps"); const pulumi = require("@pulumi/pulumi");
       pulumi.runtime.serializeFunction(() => 40 + 2).then((s) => console.log(JSON.stringify([s.text.includes("40 + 2") ? "serialized" : s.text, ...${loaded}])));`);
     expect(out).toEqual(["serialized", "typescript/lib/typescript.js"]);
   });

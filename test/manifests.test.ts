@@ -1,6 +1,6 @@
 import YAML from "yaml";
-import { loadCrdRegistry, type CrdRegistry } from "../tools/lib/crds";
-import { isKubernetesObject, renderManifests } from "../tools/lib/plan";
+import { loadCrdRegistry, type CrdRegistry } from "../lib/crds";
+import { isKubernetesObject, renderManifests } from "../lib/plan";
 import { planStack, type Plan } from "./harness";
 
 const TOKEN = "ghp_nixplaneManifestToken0123456789";

@@ -3,10 +3,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { writePlan } from "../tools/plan";
-import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../tools/lib/run";
-import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../tools/lib/plan";
-import { runStack } from "../tools/lib/runStack";
-import { TSX_CLI } from "../tools/lib/paths";
+import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../lib/run";
+import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../lib/plan";
+import { runStack } from "../lib/runStack";
+import { TSX_CLI } from "../lib/paths";
 
 const CONTRACT_KEYS = ["urn", "type", "name", "parent", "inputs", "dependencies", "dependsOn"];
 

@@ -1,4 +1,4 @@
-import type { RecordedResource } from "../tools/lib/run";
+import type { RecordedResource } from "../lib/run";
 import { planStack, type Plan } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { CONFIG_KEYS, configSchema, GITOPS_CREDENTIALS_KEY, parseConfig } from "../stacks/config";
-import { rawStackValues } from "../tools/lib/stackConfig";
+import { rawStackValues } from "../lib/stackConfig";
 
 const root = path.resolve(__dirname, "..");
 const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));

@@ -1,9 +1,9 @@
-import { modelledSeconds, necessaryOrdering, parseGoDuration, DEFAULT_SECONDS, type ResourceFacts } from "../tools/latency";
-import type { RecordedResource } from "../tools/lib/run";
+import { modelledSeconds, necessaryOrdering, parseGoDuration, DEFAULT_SECONDS, type ResourceFacts } from "../lib/latency";
+import type { RecordedResource } from "../lib/run";
 import {
   buildGraphs, criticalPath, longestPath, needlessDelays, providerUrn, renderGantt, runTimeline,
   FAST_MS_PER_MODELLED_SECOND, MAX_RATIO, type DagNode,
-} from "../tools/lib/timeline";
+} from "../lib/timeline";
 
 // a(10) → b(5) ┐
 //       c(20) ─┴→ d(3);  e(1) waits for an id outside the graph (ignored)
@@ -168,7 +168,7 @@ describe("latency model", () => {
   });
 
   it("cites a public source for every non-zero figure", () => {
-    const { LATENCY } = jest.requireActual("../tools/latency") as typeof import("../tools/latency");
+    const { LATENCY } = jest.requireActual("../lib/latency") as typeof import("../lib/latency");
     expect(LATENCY.filter((r) => r.seconds !== 0 && r.source.length === 0)).toEqual([]);
   });
 

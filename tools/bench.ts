@@ -4,9 +4,9 @@
  * Never part of `npm test`: timings depend on the machine and its load.
  */
 import * as path from "node:path";
-import { hasGnuTime, measureChild, median, mib, verdict, type ChildMeasure } from "./lib/bench";
-import { DEFAULT_COMPOSITES } from "./lib/benchGitops";
-import { REPO_ROOT } from "./lib/paths";
+import { hasGnuTime, measureChild, median, mib, verdict, type ChildMeasure } from "../lib/bench";
+import { DEFAULT_COMPOSITES } from "../lib/benchGitops";
+import { REPO_ROOT } from "../lib/paths";
 
 export const TARGETS_MS = { plan: 2_000, test: 60_000, gitops: 5_000 };
 export const DEFAULT_RUNS = 5;

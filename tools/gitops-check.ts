@@ -4,8 +4,8 @@
  * there is any. `--generate N` adds N generated XRs (benchmark) and prints the time taken.
  */
 import * as path from "node:path";
-import { crdsDir, loadCrdRegistry, repoRoot } from "./lib/crds";
-import { checkDocuments, formatProblem, generateComposites, loadGitops } from "./lib/gitops";
+import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
+import { checkDocuments, formatProblem, generateComposites, loadGitops } from "../lib/gitops";
 
 const args = process.argv.slice(2);
 const flag = args.indexOf("--generate");

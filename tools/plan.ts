@@ -2,14 +2,14 @@
  * The offline plan: `npm run plan -- <stack>` runs the real program under mocks (no AWS account,
  * no cluster) and writes plan/<stack>/{resources.json, manifests/, graph.mmd}.
  */
-import "./lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
+import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConfigError } from "../stacks/config";
-import { countByType, planEntries, renderGraph, renderManifests, renderTree } from "./lib/plan";
-import { REPO_ROOT } from "./lib/paths";
-import { runStack } from "./lib/runStack";
-import { writeTimeline } from "./lib/timeline";
+import { countByType, planEntries, renderGraph, renderManifests, renderTree } from "../lib/plan";
+import { REPO_ROOT } from "../lib/paths";
+import { runStack } from "../lib/runStack";
+import { writeTimeline } from "../lib/timeline";
 
 export const DEFAULT_STACK = "dev";
 

@@ -1,6 +1,6 @@
 /** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
-import { loadConfig, parseConfig, readRawConfig } from "../../stacks/config";
-import { createProgram } from "../../stacks/program";
+import { loadConfig, parseConfig, readRawConfig } from "../stacks/config";
+import { createProgram } from "../stacks/program";
 import { runProgram, type RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 

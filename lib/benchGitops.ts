@@ -15,11 +15,11 @@ async function main(n: number): Promise<Record<string, unknown>> {
     gitops = require("./gitops");
     crds = require("./crds");
   } catch (err) {
-    return { unavailable: `tools/lib/gitops.ts could not be loaded: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}` };
+    return { unavailable: `lib/gitops.ts could not be loaded: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}` };
   }
   const missing = ["generateComposites", "checkDocuments", "loadGitops"].filter((f) => typeof gitops[f] !== "function");
   if (typeof crds.loadCrdRegistry !== "function") missing.push("crds.loadCrdRegistry");
-  if (missing.length > 0) return { unavailable: `tools/lib/gitops.ts does not export ${missing.join(", ")}` };
+  if (missing.length > 0) return { unavailable: `lib/gitops.ts does not export ${missing.join(", ")}` };
   const { generateComposites, checkDocuments, loadGitops } = gitops as any;
   const { loadCrdRegistry, crdsDir, repoRoot } = crds as any;
 

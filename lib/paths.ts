@@ -1,6 +1,6 @@
 import * as path from "node:path";
 
 /** The repository root (the folder holding package.json), whatever the working directory. */
-export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 /** tsx's command line, for tests that run a tool in a child process as `node <TSX_CLI> <file>`. */
 export const TSX_CLI = path.join(REPO_ROOT, "node_modules", "tsx", "dist", "cli.mjs");

@@ -1,7 +1,7 @@
 /**
  * The timeline's data: how long AWS (and the cluster) take to create each Pulumi resource type, and
  * which explicit `dependsOn` edges are NECESSARY — orderings the cloud requires that Pulumi cannot
- * see through data. Pure data; the arithmetic lives in tools/lib/timeline.ts.
+ * see through data. Pure data; the arithmetic lives in lib/timeline.ts.
  *
  * Durations are typical first-creation times in seconds, including the provider's own waiter
  * (Pulumi returns when the provider says "created", not when the API call returns). Each rule names

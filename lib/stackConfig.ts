@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { REPO_ROOT } from "./paths";
-import { readRawConfig } from "../../stacks/config";
+import { readRawConfig } from "../stacks/config";
 
 export const OFFLINE_SECRET_PLACEHOLDER = "offline-plan-placeholder";
 

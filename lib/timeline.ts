@@ -1,17 +1,17 @@
 /**
  * The deployment timeline (`npm run plan -- <stack> --timeline`): runs the real program under mocks
- * with each resource's creation delayed by its modelled duration (tools/latency.ts), so dependents
+ * with each resource's creation delayed by its modelled duration (lib/latency.ts), so dependents
  * wait exactly as they would in the cloud, and reports
  *   - the predicted total (measured, converted back to modelled minutes),
  *   - the critical path (walk back from the last finisher through the dependency that finished last),
  *   - the lower bound: the longest path through the necessary edges only (data, provider, and the
- *     explicit `dependsOn` pairs allow-listed in tools/latency.ts), and predicted / lower bound,
+ *     explicit `dependsOn` pairs allow-listed in lib/latency.ts), and predicted / lower bound,
  *   - the needless explicit edges that delay something, and a Mermaid Gantt chart.
  * The arithmetic (longest path, critical-path walk, Gantt rendering) is in pure exported functions.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { modelledSeconds, necessaryOrdering, type ResourceFacts } from "../latency";
+import { modelledSeconds, necessaryOrdering, type ResourceFacts } from "./latency";
 import type { RecordedResource } from "./run";
 import { runStack } from "./runStack";
 
@@ -318,7 +318,7 @@ export function renderTimelineReport(t: Timeline): string {
     ...t.criticalPath.map((e) => `  ${minutes(e.finish - e.seconds).padStart(9)} → ${minutes(e.finish).padStart(9)}  ${String(e.seconds).padStart(4)} s  ${e.type} ${e.name}`),
   ];
   if (t.needless.length > 0) {
-    lines.push("", "needless explicit edges that delay a resource (not in NECESSARY_ORDERING, tools/latency.ts):");
+    lines.push("", "needless explicit edges that delay a resource (not in NECESSARY_ORDERING, lib/latency.ts):");
     for (const e of t.needless.slice(0, 15)) {
       const declared = e.declaredOn === e.from ? "" : ` (inherited from ${e.declaredOn})`;
       lines.push(`  +${e.delay.toFixed(0).padStart(4)} s  ${e.from} → ${e.to}${declared}`);

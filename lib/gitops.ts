@@ -4,7 +4,6 @@
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
 import * as path from "node:path";
-import { CROSSPLANE_IAM_PATH } from "../../components/iamPolicies";
 import { crdPlurals, crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 
 export interface Problem {
@@ -32,6 +31,8 @@ export const ENVIRONMENT_KEYS = [
   "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
 ] as const;
 export const ARGOCD_PROJECT = "nixplane";
+/** The IAM path of every role and managed policy composed from Git; the providers may write only under it. */
+export const CROSSPLANE_IAM_PATH = "/nixplane/";
 /** API group of nixplane's own XRs (the APIs gitops/apis defines). */
 export const XR_GROUP = "platform.nixplane.io";
 export interface GroupKind { group: string; kind: string }
