@@ -49,6 +49,32 @@ export interface NodeGroupArgs {
   taints?: Taint[];
 }
 
+/**
+ * `account:role:NAME` / `account:user:NAME` for an IAM role or user ARN, or for the assumed-role
+ * session ARN STS reports for a role (`arn:aws:sts::<account>:assumed-role/<name>/<session>`). IAM
+ * names are unique per account whatever the path, so the path is left out.
+ */
+export function principalKey(arn: string): string | undefined {
+  const iam = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:[^/]+\/)*([^/]+)$/.exec(arn);
+  if (iam) return `${iam[1]}:${iam[2]}:${iam[3]}`;
+  const sts = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(arn);
+  return sts ? `${sts[1]}:role:${sts[2]}` : undefined;
+}
+
+/**
+ * @pulumi/eks 4.3.0 always creates the cluster with `bootstrapClusterCreatorAdminPermissions: true`
+ * (pulumi/pulumi-eks#2373): EKS gives the creating principal its own admin access entry, and a second
+ * entry for it in `accessEntries` fails with 409 ResourceInUseException. So the identity that creates
+ * the cluster must not be listed; once the cluster exists the creator's entry is EKS's, not ours.
+ */
+export function creatorAdminConflicts(adminPrincipals: string[], callerArn: string, clusterExists: boolean): string[] {
+  if (clusterExists) return [];
+  const caller = principalKey(callerArn);
+  return adminPrincipals.flatMap((arn, i) => caller !== undefined && principalKey(arn) === caller
+    ? [`adminPrincipals[${i}] "${arn}" is the identity creating the cluster (${callerArn}): @pulumi/eks already makes it cluster admin (pulumi/pulumi-eks#2373) and a second access entry fails with 409 ResourceInUseException; remove it from nixplane:adminPrincipals, or create the cluster with another identity (the stack's deploy role)`]
+    : []);
+}
+
 export interface ClusterArgs {
   /** The EKS cluster's name (also the name of its log group and of the subnets' cluster tag). */
   clusterName: string;

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { composedKinds } from "../lib/gitops";
+import { composedKinds } from "../lib/composedKinds";
 import {
   CROSSPLANE_NAMESPACE, PROVIDER_AUTH_MODES, PROVIDER_SERVICE_ACCOUNT, permissionsBoundaryPolicy,
   providerPermissionsPolicy, providerTrustPolicy, reservedIamPathPolicy, type ProviderAuthMode,

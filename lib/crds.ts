@@ -11,6 +11,7 @@ import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { parseAllDocuments, parseDocument } from "yaml";
 import { compileRule } from "./cel";
+import { resolveCrdsDir } from "./crdLock";
 import { REPO_ROOT } from "./paths";
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
@@ -77,9 +78,12 @@ export function repoRoot(): string {
   return REPO_ROOT;
 }
 
-/** The CRD folder every test and tool uses: `NIXPLANE_CRDS_DIR`, else `<repo>/../shared/crds`. */
+/**
+ * The CRD folder every test and tool uses: the first of `NIXPLANE_CRDS_DIR`, `../shared/crds` and the
+ * `npm run crds` cache that holds every locked file (lib/crdLock.ts); otherwise one clear error.
+ */
 export function crdsDir(): string {
-  return process.env.NIXPLANE_CRDS_DIR ?? path.resolve(repoRoot(), "..", "shared", "crds");
+  return resolveCrdsDir();
 }
 
 /** Every `*.yaml`/`*.yml` file under `dir`, sorted, recursively. */

@@ -4,7 +4,9 @@
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
 import * as path from "node:path";
-import { crdPlurals, crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+import { crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+
+export { composedKinds } from "./composedKinds";
 
 export interface Problem {
   file: string;
@@ -356,26 +358,6 @@ function checkEnvironmentXr(xr: KubeObject, at: At): void {
   if (!String(annotations["argocd.argoproj.io/sync-options"] ?? "").includes("SkipDryRunOnMissingResource=true")) {
     at("metadata.annotations", "XRs carry argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true (their CRD comes from an XRD)");
   }
-}
-
-/** Sorted `<plural>.<group>` of every managed-resource kind the compositions under `gitopsDir` compose. */
-export function composedKinds(gitopsDir: string, crds: string = crdsDir()): string[] {
-  // Runs inside every `pulumi up`: the plural index reads CRD heads only (ms, not seconds).
-  const plurals = crdPlurals(crds);
-  const kinds = new Set<string>();
-  for (const { obj } of loadGitops(gitopsDir)) {
-    if (obj.kind !== "Composition") continue;
-    for (const step of ((obj.spec as { pipeline?: PipelineStep[] } | undefined)?.pipeline ?? [])) {
-      for (const res of step.input?.resources ?? []) {
-        const group = String(res.base?.apiVersion).split("/")[0];
-        const plural = plurals.get(`${group}/${String(res.base?.kind)}`);
-        const name = plural ? `${plural}.${group}` : undefined;
-        if (!name) throw new Error(`${nameOf(obj)}: no CRD for composed kind ${String(res.base?.kind)} (${String(res.base?.apiVersion)})`);
-        kinds.add(name);
-      }
-    }
-  }
-  return [...kinds].sort();
 }
 
 const TEAMS = ["checkout", "payments", "search", "identity", "catalog", "ledger", "notify"];

@@ -10,6 +10,10 @@ export interface MockEnv {
   accountId: string;
   /** In preview, the cluster's outputs are unknown: a brand-new environment has no cluster yet. */
   unknownClusterOutputs?: boolean;
+  /** The caller's ARN (`aws sts get-caller-identity`); default an IAM user `plan`. */
+  callerArn?: string;
+  /** EKS clusters that already exist in the region (`aws eks list-clusters`); default none. */
+  existingClusters?: string[];
 }
 
 /** The engine's wire sentinel for a value not known until apply: mocks return it to model preview. */
@@ -143,7 +147,9 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
         case "aws:index/getRegion:getRegion":
           return { name: env.region, region: env.region, id: env.region };
         case "aws:index/getCallerIdentity:getCallerIdentity":
-          return { accountId: env.accountId, arn: `arn:aws:iam::${env.accountId}:user/plan`, userId: "AIDAPLAN", id: env.accountId };
+          return { accountId: env.accountId, arn: env.callerArn ?? `arn:aws:iam::${env.accountId}:user/plan`, userId: "AIDAPLAN", id: env.accountId };
+        case "aws:eks/getClusters:getClusters":
+          return { names: env.existingClusters ?? [], id: env.region };
         case "aws:index/getPartition:getPartition":
           return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
         case "aws:index/getAvailabilityZones:getAvailabilityZones": {

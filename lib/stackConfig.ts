@@ -6,8 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { engineConfigErrors, type ProjectDoc } from "./engineConfig";
 import { REPO_ROOT } from "./paths";
-import { readRawConfig } from "../stacks/config";
+import { ignoredProviderKeys, readRawConfig } from "../stacks/config";
 
 export const OFFLINE_SECRET_PLACEHOLDER = "offline-plan-placeholder";
 
@@ -31,18 +32,45 @@ export function listStacks(root = REPO_ROOT): string[] {
     .sort();
 }
 
-export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
+/** Pulumi.yaml as the engine reads it. */
+export function readProject(root = REPO_ROOT): ProjectDoc {
+  return YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+}
+
+/** The stack file's `config:` block, raw (`{ secure: … }` for encrypted values). */
+export function readStackDoc(stack: string, root = REPO_ROOT): Record<string, unknown> {
   const file = stackFile(stack, root);
-  if (!fs.existsSync(file)) throw new Error(`no stack "${stack}": ${path.relative(root, file)} does not exist (stacks: ${listStacks(root).join(", ")})`);
-  const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+  if (!fs.existsSync(file)) throw new UnknownStackError(stack, root);
+  return (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}).config ?? {};
+}
+
+/** A stack that has no stacks/Pulumi.<stack>.yaml: one line naming the stacks there are. */
+export class UnknownStackError extends Error {
+  constructor(stack: string, root = REPO_ROOT) {
+    super(`no stack "${stack}": ${path.relative(root, stackFile(stack, root))} does not exist (stacks: ${listStacks(root).join(", ")}; \`npm run new-env -- ${stack}\` creates one)`);
+  }
+}
+
+/** What the engine would refuse before running the program (lib/engineConfig.ts), in its words. */
+export class EngineConfigError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`the Pulumi engine would refuse this stack's config:\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+  }
+}
+
+export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
+  const project = readProject(root);
+  const stackDoc = readStackDoc(stack, root);
+  const errors = engineConfigErrors(project, stack, stackDoc);
+  if (errors.length > 0) throw new EngineConfigError(errors);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
-  for (const [key, decl] of Object.entries<any>(project.config ?? {})) {
+  // As mergeConfig does: declared defaults first, then the stack's values over them.
+  for (const [key, decl] of Object.entries(project.config ?? {})) {
     const full = key.includes(":") ? key : `${project.name}:${key}`;
-    if (decl && typeof decl === "object" && "default" in decl && decl.default !== "") config[full] = toConfigString(decl.default);
+    if (decl.default !== undefined) config[full] = toConfigString(decl.default);
   }
-  const stackDoc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
-  for (const [key, value] of Object.entries<any>(stackDoc.config ?? {})) {
+  for (const [key, value] of Object.entries<any>(stackDoc)) {
     if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
       config[key] = OFFLINE_SECRET_PLACEHOLDER;
       secretKeys.push(key);
@@ -51,6 +79,11 @@ export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
     }
   }
   return { config, secretKeys };
+}
+
+/** Warnings for the stack file's keys nixplane ignores (`aws:region`, …). */
+export function ignoredStackKeys(stack: string, root = REPO_ROOT): string[] {
+  return ignoredProviderKeys(Object.keys(readStackDoc(stack, root))).map((w) => `${path.relative(root, stackFile(stack, root))}: ${w}`);
 }
 
 /** The raw `nixplane:*` values of a stack, as `parseConfig` takes them (tests use this). */

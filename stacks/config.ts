@@ -51,7 +51,15 @@ const IAM_POLICY_ARN = /^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.
 const INSTANCE_TYPE = /^([a-z]+)(\d+)([a-z-]*)\.([a-z0-9]+)$/;
 const K8S_LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const K8S_LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-const SEMVER_TAG = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+/**
+ * Versions have the format of the registry that serves them: Crossplane package tags carry a `v`
+ * (xpkg.crossplane.io/crossplane-contrib/provider-aws-s3:v2.6.0; `:2.6.0` does not exist), Helm chart
+ * versions do not (the charts' index.yaml lists `2.3.4`, `10.3.3`).
+ */
+const PACKAGE_TAG = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const CHART_VERSION = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const packageTag = (example: string) => z.string().regex(PACKAGE_TAG, { message: `is not a Crossplane package tag: tags carry a leading v (e.g. ${example})` });
+const chartVersion = (example: string) => z.string().regex(CHART_VERSION, { message: `is not a Helm chart version: no leading v (e.g. ${example})` });
 
 /**
  * The CPU architecture an EC2 instance type runs. Graviton families carry a `g` right after the
@@ -164,26 +172,26 @@ const podResources = z
   });
 
 const crossplaneSchema = z.strictObject({
-  chartVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.crossplaneChart),
+  chartVersion: chartVersion(DEFAULT_VERSIONS.crossplaneChart).default(DEFAULT_VERSIONS.crossplaneChart),
   replicas: z.number().int().min(1).max(5).default(1),
   /** The Crossplane pod's requests and limits (the providers size themselves). */
   resources: podResources.default(DEFAULT_CROSSPLANE_RESOURCES),
-  providerVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.providerAws),
+  providerVersion: packageTag(DEFAULT_VERSIONS.providerAws).default(DEFAULT_VERSIONS.providerAws),
   /** How the AWS providers get credentials: never static keys. */
   providerAuth: z.enum(PROVIDER_AUTH_MODES).default("podIdentity"),
   /** Boundary every IAM role created from Git must carry; nixplane creates one when unset. */
   permissionsBoundaryArn: z.string().regex(IAM_POLICY_ARN, { message: "is not an IAM policy ARN" }).optional(),
   functions: z
     .strictObject({
-      patchAndTransform: z.string().regex(SEMVER_TAG).default(DEFAULT_VERSIONS.functionPatchAndTransform),
-      environmentConfigs: z.string().regex(SEMVER_TAG).default(DEFAULT_VERSIONS.functionEnvironmentConfigs),
-      autoReady: z.string().regex(SEMVER_TAG).default(DEFAULT_VERSIONS.functionAutoReady),
+      patchAndTransform: packageTag(DEFAULT_VERSIONS.functionPatchAndTransform).default(DEFAULT_VERSIONS.functionPatchAndTransform),
+      environmentConfigs: packageTag(DEFAULT_VERSIONS.functionEnvironmentConfigs).default(DEFAULT_VERSIONS.functionEnvironmentConfigs),
+      autoReady: packageTag(DEFAULT_VERSIONS.functionAutoReady).default(DEFAULT_VERSIONS.functionAutoReady),
     })
     .default({ patchAndTransform: DEFAULT_VERSIONS.functionPatchAndTransform, environmentConfigs: DEFAULT_VERSIONS.functionEnvironmentConfigs, autoReady: DEFAULT_VERSIONS.functionAutoReady }),
 });
 
 const argocdSchema = z.strictObject({
-  chartVersion: z.string().regex(SEMVER_TAG, { message: "is not a version" }).default(DEFAULT_VERSIONS.argocdChart),
+  chartVersion: chartVersion(DEFAULT_VERSIONS.argocdChart).default(DEFAULT_VERSIONS.argocdChart),
   /** Highly available Argo CD (several replicas, redis-ha): on in prod. */
   ha: z.boolean().default(false),
   /** Where users reach Argo CD (https, no trailing slash): the OIDC redirect is <url>/auth/callback. */
@@ -353,6 +361,20 @@ export function readRawConfig(get: (key: string) => string | undefined, allKeys:
   return raw;
 }
 
+/**
+ * Provider namespaces nixplane configures itself: every AWS and Kubernetes resource gets an explicit
+ * provider built from `nixplane:*` settings, so `aws:region` and the like in a stack file do nothing.
+ */
+export const IGNORED_PROVIDER_NAMESPACES = ["aws", "kubernetes", "eks", "command"] as const;
+
+/** One warning per stack key nixplane ignores (`aws:region`, …), naming the setting to use instead. */
+export function ignoredProviderKeys(keys: string[]): string[] {
+  return keys
+    .filter((k) => (IGNORED_PROVIDER_NAMESPACES as readonly string[]).includes(k.split(":")[0]) && k.includes(":"))
+    .sort()
+    .map((k) => `${k} is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)`);
+}
+
 /** The Git credentials (a token or an SSH private key) stay a Pulumi secret end to end. */
 export const GITOPS_CREDENTIALS_KEY = "gitopsCredentials";
 
@@ -369,6 +391,7 @@ export function loadConfig(): LoadedConfig {
     .filter((k) => k.startsWith("nixplane:"))
     .map((k) => k.slice("nixplane:".length));
   const config = parseConfig(readRawConfig((k) => cfg.get(k), allKeys));
-  const credentials = cfg.get(GITOPS_CREDENTIALS_KEY) ? cfg.requireSecret(GITOPS_CREDENTIALS_KEY) : undefined;
-  return { config, gitopsCredentials: credentials };
+  for (const warning of ignoredProviderKeys(Object.keys(pulumi.runtime.allConfig()))) pulumi.log.warn(warning);
+  // Undeclared in Pulumi.yaml on purpose (an optional secret cannot be declared there): see its comment.
+  return { config, gitopsCredentials: cfg.getSecret(GITOPS_CREDENTIALS_KEY) };
 }

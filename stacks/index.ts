@@ -1,26 +1,9 @@
-/** Pulumi entry point (`main` in Pulumi.yaml): config is validated before anything is registered. */
+/**
+ * Pulumi entry point (`main` in Pulumi.yaml). The module exports an async function: Pulumi awaits it
+ * and makes the returned object's properties the stack outputs. Config is validated, and the admin
+ * list checked against the deploying identity, before anything else is registered.
+ */
 import { loadConfig } from "./config";
 import { createProgram } from "./program";
 
-const outputs = createProgram(loadConfig());
-
-export const environment = outputs.environment;
-export const region = outputs.region;
-export const clusterName = outputs.clusterName;
-export const vpcId = outputs.vpcId;
-export const privateSubnetIds = outputs.privateSubnetIds;
-export const publicSubnetIds = outputs.publicSubnetIds;
-export const clusterEndpoint = outputs.clusterEndpoint;
-export const clusterCertificateAuthority = outputs.clusterCertificateAuthority;
-export const oidcProviderArn = outputs.oidcProviderArn;
-export const oidcProviderUrl = outputs.oidcProviderUrl;
-export const clusterSecurityGroupId = outputs.clusterSecurityGroupId;
-export const nodeRoleArn = outputs.nodeRoleArn;
-/** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
-export const kubeconfig = outputs.kubeconfig;
-export const nodeAmiIds = outputs.nodeAmiIds;
-export const dataKeyArn = outputs.dataKeyArn;
-export const crossplaneProviderRoleArn = outputs.crossplaneProviderRoleArn;
-export const permissionsBoundaryArn = outputs.permissionsBoundaryArn;
-/** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
-export const iamPathGuardPolicy = outputs.iamPathGuardPolicy;
+export = async () => createProgram(loadConfig());

@@ -1,9 +1,27 @@
 /** The program: one Platform per stack, built from the validated config. */
-import type { LoadedConfig } from "./config";
-import { Platform } from "../components/platform";
+import * as aws from "@pulumi/aws";
+import { ConfigError, type LoadedConfig, type NixplaneConfig } from "./config";
+import { creatorAdminConflicts } from "../components/cluster";
+import { Platform, clusterNameFor } from "../components/platform";
 
-export function createProgram(loaded: LoadedConfig) {
-  const platform = new Platform("nixplane", { config: loaded.config, gitopsCredentials: loaded.gitopsCredentials });
+export const PLATFORM_NAME = "nixplane";
+
+/**
+ * Refuses, before any cloud resource is registered, an admin list that would make EKS fail: the
+ * identity creating the cluster already gets admin from @pulumi/eks (see creatorAdminConflicts). Two
+ * read-only calls through a provider of their own (the Platform's is created with the Platform).
+ */
+export async function checkAdminPrincipals(config: NixplaneConfig): Promise<void> {
+  if (config.adminPrincipals.length === 0) return;
+  const provider = new aws.Provider(`${PLATFORM_NAME}-identity`, { region: config.region as aws.Region, allowedAccountIds: config.allowedAccountIds });
+  const [caller, clusters] = await Promise.all([aws.getCallerIdentity({}, { provider }), aws.eks.getClusters({}, { provider })]);
+  const problems = creatorAdminConflicts(config.adminPrincipals, caller.arn, (clusters.names ?? []).includes(clusterNameFor(config.environment)));
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+export async function createProgram(loaded: LoadedConfig) {
+  await checkAdminPrincipals(loaded.config);
+  const platform = new Platform(PLATFORM_NAME, { config: loaded.config, gitopsCredentials: loaded.gitopsCredentials });
   return {
     environment: loaded.config.environment,
     region: loaded.config.region,
@@ -17,11 +35,13 @@ export function createProgram(loaded: LoadedConfig) {
     oidcProviderUrl: platform.cluster.oidcProviderUrl,
     clusterSecurityGroupId: platform.cluster.clusterSecurityGroupId,
     nodeRoleArn: platform.cluster.nodeRoleArn,
+    /** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
     dataKeyArn: platform.crossplane.kmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,
+    /** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
     iamPathGuardPolicy: platform.crossplane.iamPathGuardPolicy,
   };
 }

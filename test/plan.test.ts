@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { writePlan } from "../tools/plan";
+import { writePlan } from "../lib/planWrite";
 import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../lib/run";
 import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../lib/plan";
 import { runStack } from "../lib/runStack";

@@ -1,44 +1,40 @@
 /**
- * The offline plan: `npm run plan -- <stack>` runs the real program under mocks (no AWS account,
- * no cluster) and writes plan/<stack>/{resources.json, manifests/, graph.mmd}.
+ * The offline plan: `npm run plan -- [stack] [--timeline]` runs the real program under mocks (no AWS
+ * account, no cluster) and writes plan/<stack>/. Thin: the work is in lib/planWrite.ts.
  */
 import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { ConfigError } from "../stacks/config";
-import { countByType, planEntries, renderGraph, renderManifests, renderTree } from "../lib/plan";
-import { REPO_ROOT } from "../lib/paths";
-import { runStack } from "../lib/runStack";
+import { parseArgs, UsageError } from "../lib/cli";
+import { DEFAULT_STACK, renderSummary, writePlan } from "../lib/planWrite";
+import { EngineConfigError, ignoredStackKeys, listStacks, UnknownStackError } from "../lib/stackConfig";
 import { writeTimeline } from "../lib/timeline";
+import { ConfigError } from "../stacks/config";
 
-export const DEFAULT_STACK = "dev";
+const USAGE = `usage: npm run plan -- [stack] [--timeline]
+  Runs the nixplane program for one stack under Pulumi's mocks (no AWS account needed) and writes
+  plan/<stack>/: resources.json, outputs.json, manifests/ and graph.mmd.
+  stack        one of ${listStacks().join(", ")} (default ${DEFAULT_STACK})
+  --timeline   also predict the bootstrap time and write timeline.mmd
+  --help       show this help`;
 
-export async function writePlan(stack: string, outDir = path.join(REPO_ROOT, "plan", stack)) {
-  const result = await runStack(stack);
-  const entries = planEntries(result.resources);
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(outDir, "manifests"), { recursive: true });
-  fs.writeFileSync(path.join(outDir, "resources.json"), JSON.stringify(entries, null, 2) + "\n");
-  const manifests = renderManifests(result.resources);
-  for (const [file, body] of manifests) fs.writeFileSync(path.join(outDir, "manifests", file), body);
-  fs.writeFileSync(path.join(outDir, "graph.mmd"), renderGraph(entries));
-  return { entries, manifests, result, outDir };
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, { flags: ["help", "timeline"], options: [], positionals: 1 });
+  if (args.flags.has("help")) {
+    console.log(USAGE);
+    return;
+  }
+  const stack = args.positionals[0] ?? DEFAULT_STACK;
+  for (const warning of ignoredStackKeys(stack)) console.warn(`warning: ${warning}`);
+  const plan = await writePlan(stack);
+  console.log(renderSummary(stack, plan));
+  if (args.flags.has("timeline")) await writeTimeline(stack, plan.outDir);
 }
 
-async function main(argv: string[]) {
-  const stack = argv.find((a) => !a.startsWith("-")) ?? DEFAULT_STACK;
-  const { entries, manifests, outDir } = await writePlan(stack);
-  console.log(`nixplane offline plan — stack ${stack}\n`);
-  console.log(renderTree(entries));
-  console.log(`\n${entries.length} resources, ${manifests.size} manifests`);
-  for (const [type, n] of countByType(entries)) console.log(`  ${String(n).padStart(4)}  ${type}`);
-  console.log(`\nwrote ${path.relative(process.cwd(), outDir)}/{resources.json,manifests/,graph.mmd}`);
-  if (argv.includes("--timeline")) await writeTimeline(stack, outDir);
-}
+/** Errors a user can act on are one line (or ConfigError's list), never a stack trace. */
+const EXPECTED = [UsageError, UnknownStackError, ConfigError, EngineConfigError];
 
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err));
-    process.exit(1);
-  });
-}
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof UsageError) console.error(`plan: ${err.message}\n${USAGE}`);
+  else if (EXPECTED.some((E) => err instanceof E)) console.error(`plan: ${(err as Error).message}`);
+  else console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+  process.exitCode = 1;
+});
