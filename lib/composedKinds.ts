@@ -19,6 +19,7 @@ import { parseAllDocuments } from "yaml";
  */
 const SUFFIX_RULES: [RegExp, string][] = [
   [/alias$/, "aliases"],
+  [/atus$/, "atuses"],
   [/sis$/, "ses"],
   [/ex$/, "ices"],
   [/ium$/, "ia"],

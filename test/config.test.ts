@@ -27,14 +27,14 @@ function mutate(f: (c: any) => void): Record<string, unknown> {
 
 const group = (over: Record<string, unknown> = {}) => ({ name: "g", architecture: "x86_64", instanceTypes: ["m7i.large"], minSize: 1, desiredSize: 1, maxSize: 2, ...over });
 
-describe("the three stacks", () => {
-  test.each(["dev", "staging", "prod"])("%s loads cleanly", (stack) => {
+describe("the stacks", () => {
+  test.each(listStacks())("%s loads cleanly and names its own environment", (stack) => {
     const c = parseConfig(rawStackValues(stack));
     expect(c.environment).toBe(stack);
   });
 
-  test("stacks/ holds exactly dev, staging and prod", () => {
-    expect(listStacks()).toEqual(["dev", "prod", "staging"]);
+  test("stacks/ holds at least the dev, staging and prod the comparisons below use", () => {
+    expect(listStacks()).toEqual(expect.arrayContaining(["dev", "prod", "staging"]));
   });
 
   test("they differ where environments should: NAT per AZ, private endpoint and bigger minimums in prod", () => {

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { writePlan } from "../lib/planWrite";
+import { listStacks } from "../lib/stackConfig";
 import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../lib/run";
 import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../lib/plan";
 import { runStack } from "../lib/runStack";
@@ -98,6 +99,7 @@ describe("the command line", () => {
       stderr = e.stderr;
     }
     expect(status).toBe(1);
-    expect(stderr).toContain('no stack "nosuchstack": stacks/Pulumi.nosuchstack.yaml does not exist (stacks: dev, prod, staging)');
+    expect(stderr).toContain(`plan: no stack "nosuchstack": stacks/Pulumi.nosuchstack.yaml does not exist (stacks: ${listStacks().join(", ")}; \`npm run new-env -- nosuchstack\` creates one)`);
+    expect(stderr.trim().split("\n")).toHaveLength(1); // one line, no stack trace
   });
 });

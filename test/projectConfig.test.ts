@@ -1,8 +1,10 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { CONFIG_KEYS, configSchema, GITOPS_CREDENTIALS_KEY, parseConfig } from "../stacks/config";
-import { rawStackValues } from "../lib/stackConfig";
+import { CONFIG_KEYS, configSchema, GITOPS_CREDENTIALS_KEY, ignoredProviderKeys, parseConfig } from "../stacks/config";
+import { engineConfigErrors } from "../lib/engineConfig";
+import { EngineConfigError, listStacks, rawStackValues, readStackConfig, readStackDoc } from "../lib/stackConfig";
 
 const root = path.resolve(__dirname, "..");
 const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
@@ -13,7 +15,7 @@ describe("Pulumi.yaml declares exactly the schema's settings", () => {
   });
 
   test("every schema key is declared with a description, and nothing else is", () => {
-    expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS, GITOPS_CREDENTIALS_KEY].sort());
+    expect(Object.keys(project.config).sort()).toEqual([...CONFIG_KEYS].sort());
     for (const [k, decl] of Object.entries<any>(project.config)) expect([k, typeof decl.description]).toEqual([k, "string"]);
   });
 
@@ -34,7 +36,67 @@ describe("Pulumi.yaml declares exactly the schema's settings", () => {
     for (const k of required) expect(project.config[k].default).toBeUndefined();
   });
 
-  test("the Git credentials are a secret setting", () => {
-    expect(project.config[GITOPS_CREDENTIALS_KEY]).toMatchObject({ secret: true, type: "string" });
+  test("the optional Git credentials are not declared: the engine could neither default nor require them", () => {
+    expect(project.config[GITOPS_CREDENTIALS_KEY]).toBeUndefined();
+  });
+});
+
+/**
+ * The engine's project-config rules (pulumi/pulumi sdk/go/common/workspace/config.go: mergeConfig,
+ * validateStackConfigValue; project.go: ValidateConfigValue), as lib/engineConfig.ts encodes them.
+ */
+describe("Pulumi.yaml and every stack file pass the engine's config rules", () => {
+  const stacks = listStacks();
+
+  test.each(stacks)("%s: no error the engine would raise", (stack) => {
+    expect(engineConfigErrors(project, stack, readStackDoc(stack))).toEqual([]);
+  });
+
+  test("a secret key with a default is refused for every stack (the default is written in plain text, then validated)", () => {
+    const broken = { ...project, config: { ...project.config, gitopsCredentials: { type: "string", secret: true, default: "" } } };
+    for (const stack of stacks) {
+      expect(engineConfigErrors(broken, stack, readStackDoc(stack))).toContain(`Stack '${stack}' with configuration key 'gitopsCredentials' must be encrypted as it's secret`);
+    }
+  });
+
+  test("a secret key set with `secure:` passes; set in plain text it is refused", () => {
+    const p = { name: "nixplane", config: { token: { type: "string", secret: true } } };
+    expect(engineConfigErrors(p, "dev", { "nixplane:token": { secure: "v1:abc" } })).toEqual([]);
+    expect(engineConfigErrors(p, "dev", { "nixplane:token": "plain" })).toEqual(["Stack 'dev' with configuration key 'token' must be encrypted as it's secret"]);
+  });
+
+  test("a declared key without a default is required", () => {
+    const p = { name: "nixplane", config: { a: { type: "string" }, b: { type: "string" }, c: { type: "string", default: "x" } } };
+    expect(engineConfigErrors(p, "dev", {})).toEqual(["Stack 'dev' is missing configuration values 'a' and 'b'"]);
+    expect(engineConfigErrors(p, "dev", { "nixplane:a": "1" })).toEqual(["Stack 'dev' is missing configuration value 'b'"]);
+  });
+
+  test("declared types are checked as the engine checks them", () => {
+    const p = { name: "nixplane", config: { n: { type: "integer" }, b: { type: "boolean" }, l: { type: "array", items: { type: "string" } } } };
+    expect(engineConfigErrors(p, "dev", { "nixplane:n": 30, "nixplane:b": "true", "nixplane:l": ["x"] })).toEqual([]);
+    expect(engineConfigErrors(p, "dev", { "nixplane:n": "thirty", "nixplane:b": "yes", "nixplane:l": [1] })).toEqual([
+      "Stack 'dev' with configuration key 'b' must be of type 'boolean'",
+      "Stack 'dev' with configuration key 'l' must be of type 'array<string>'",
+      "Stack 'dev' with configuration key 'n' must be of type 'integer'",
+    ]);
+  });
+
+  test("the offline plan refuses a stack the engine would refuse", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-engine-"));
+    fs.mkdirSync(path.join(dir, "stacks"));
+    const broken = { ...project, config: { ...project.config, gitopsCredentials: { type: "string", secret: true, default: "" } } };
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), YAML.stringify(broken));
+    fs.copyFileSync(path.join(root, "stacks", "Pulumi.dev.yaml"), path.join(dir, "stacks", "Pulumi.dev.yaml"));
+    expect(() => readStackConfig("dev", dir)).toThrow(EngineConfigError);
+    expect(() => readStackConfig("dev", dir)).toThrow("Stack 'dev' with configuration key 'gitopsCredentials' must be encrypted as it's secret");
+  });
+});
+
+describe("provider keys nixplane ignores", () => {
+  test("aws:region and kubernetes:* in a stack file are warned about, naming the setting that counts", () => {
+    expect(ignoredProviderKeys(["nixplane:region", "aws:region", "kubernetes:context", "pulumi:tags"])).toEqual([
+      "aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)",
+      "kubernetes:context is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)",
+    ]);
   });
 });

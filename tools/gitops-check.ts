@@ -4,20 +4,34 @@
  * there is any. `--generate N` adds N generated XRs (benchmark) and prints the time taken.
  */
 import * as path from "node:path";
+import { parseArgs, UsageError } from "../lib/cli";
+import { CrdsUnavailableError } from "../lib/crdLock";
 import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
 import { checkDocuments, formatProblem, generateComposites, loadGitops } from "../lib/gitops";
+import { missingEnvironmentFolders } from "../lib/newEnv";
 
-const args = process.argv.slice(2);
-const flag = args.indexOf("--generate");
-const generate = flag >= 0 ? Number(args.splice(flag, 2)[1]) : 0;
-const dir = path.resolve(args[0] ?? path.join(repoRoot(), "gitops"));
+try {
+  const args = parseArgs(process.argv.slice(2), { flags: [], options: ["generate"], positionals: 1 });
+  const generate = Number(args.options.get("generate") ?? 0);
+  if (!Number.isInteger(generate) || generate < 0) throw new UsageError(`--generate takes a whole number, not ${args.options.get("generate")}`);
+  const dir = path.resolve(args.positionals[0] ?? path.join(repoRoot(), "gitops"));
 
-const started = performance.now();
-const docs = loadGitops(dir);
-for (const obj of generateComposites(generate)) docs.push({ file: "generated/environments/bench/claims.yaml", obj });
-const problems = checkDocuments(docs, loadCrdRegistry(crdsDir()));
-const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  const registry = loadCrdRegistry(crdsDir());
+  const started = performance.now();
+  const docs = loadGitops(dir);
+  for (const obj of generateComposites(generate)) docs.push({ file: "generated/environments/bench/claims.yaml", obj });
+  const problems = checkDocuments(docs, registry);
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  // Every stack's environment folder must exist in the tree the root Applications sync.
+  const environments = args.positionals[0] ? [] : missingEnvironmentFolders();
 
-for (const p of problems) console.log(formatProblem(p));
-console.log(`${dir}: ${docs.length} objects${generate ? ` (${generate} generated)` : ""}, ${problems.length} problem(s), ${seconds} s`);
-process.exitCode = problems.length === 0 ? 0 : 1;
+  for (const p of problems) console.log(formatProblem(p));
+  for (const p of environments) console.log(p);
+  const count = problems.length + environments.length;
+  console.log(`${dir}: ${docs.length} objects${generate ? ` (${generate} generated)` : ""}, ${count} problem(s), ${seconds} s`);
+  process.exitCode = count === 0 ? 0 : 1;
+} catch (err) {
+  if (!(err instanceof CrdsUnavailableError || err instanceof UsageError)) throw err;
+  console.error(`gitops-check: ${err.message}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,66 @@
+/**
+ * `npm run new-env -- <name> [--from <stack>]`: a new environment is a stack file plus its folder in
+ * gitops/environments/. Both are derived from an existing environment (default dev) so they start
+ * valid; the settings a new environment must review are listed at the top of the stack file.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { REPO_ROOT } from "./paths";
+import { listStacks, readStackDoc, stackFile } from "./stackConfig";
+
+export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,15}$/;
+
+/** The GitOps folder of a stack's environment, relative to the repository: `<gitops.path>/environments/<environment>`. */
+export function environmentFolder(stack: string, root = REPO_ROOT): string {
+  const doc = readStackDoc(stack, root);
+  const environment = String(doc["nixplane:environment"] ?? stack);
+  const gitops = (doc["nixplane:gitops"] ?? {}) as { path?: string };
+  return path.join((gitops.path ?? "gitops").replace(/\/+$/, ""), "environments", environment);
+}
+
+/** One problem per stack whose environment folder is missing: the root Application would sync nothing. */
+export function missingEnvironmentFolders(root = REPO_ROOT): string[] {
+  return listStacks(root).flatMap((stack) => {
+    const folder = environmentFolder(stack, root);
+    return fs.existsSync(path.join(root, folder)) ? [] : [`stack ${stack}: ${folder}/ does not exist, so its root Application would sync nothing (\`npm run new-env -- ${stack}\` creates the skeleton)`];
+  });
+}
+
+export interface NewEnvironment { stackFile: string; files: string[] }
+
+/** Writes the stack file and the environment folder; refuses a bad or taken name before writing anything. */
+export function createEnvironment(name: string, from = "dev", root = REPO_ROOT): NewEnvironment {
+  if (!ENVIRONMENT_NAME.test(name)) throw new Error(`environment name "${name}" must be 2-16 lower-case letters, digits or '-', starting with a letter`);
+  if (fs.existsSync(stackFile(name, root))) throw new Error(`stack ${name} exists already: ${path.relative(root, stackFile(name, root))}`);
+  if (!listStacks(root).includes(from)) throw new Error(`--from ${from}: no such stack (stacks: ${listStacks(root).join(", ")})`);
+  const source = String(readStackDoc(from, root)["nixplane:environment"] ?? from);
+  const sourceFolder = path.join(root, environmentFolder(from, root));
+  const targetFolder = path.join(path.dirname(sourceFolder), name);
+  if (fs.existsSync(targetFolder)) throw new Error(`${path.relative(root, targetFolder)}/ exists already`);
+
+  const doc = YAML.parseDocument(fs.readFileSync(stackFile(from, root), "utf8"));
+  doc.setIn(["config", "nixplane:environment"], name);
+  doc.commentBefore = [
+    ` ${name}: created by \`npm run new-env -- ${name} --from ${from}\`. Review before the first \`pulumi up\`:`,
+    "   nixplane:allowedAccountIds (its own account), nixplane:vpc.cidr, nixplane:adminPrincipals,",
+    "   nixplane:gitops.revision, and the claims in its environment folder.",
+  ].join("\n");
+  fs.writeFileSync(stackFile(name, root), doc.toString());
+
+  // The environment's Applications, renamed; its claims start empty (Git keeps the folder with .gitkeep).
+  const files: string[] = [];
+  fs.mkdirSync(path.join(targetFolder, "claims"), { recursive: true });
+  for (const entry of fs.readdirSync(sourceFolder, { withFileTypes: true })) {
+    if (!entry.isFile() || !/\.ya?ml$/.test(entry.name)) continue;
+    const text = fs.readFileSync(path.join(sourceFolder, entry.name), "utf8")
+      .replaceAll(`environments/${source}/`, `environments/${name}/`)
+      .replace(/^(\s*name: )(\S+)$/gm, (line, lead: string, value: string) => (value.startsWith(`${source}-`) ? `${lead}${name}-${value.slice(source.length + 1)}` : line))
+      .replace(/^# Children of the \S+ root/m, `# Children of the ${name} root`);
+    fs.writeFileSync(path.join(targetFolder, entry.name), text);
+    files.push(path.relative(root, path.join(targetFolder, entry.name)));
+  }
+  fs.writeFileSync(path.join(targetFolder, "claims", ".gitkeep"), "");
+  files.push(path.relative(root, path.join(targetFolder, "claims", ".gitkeep")));
+  return { stackFile: path.relative(root, stackFile(name, root)), files };
+}

@@ -1,0 +1,203 @@
+/**
+ * The program is self-contained: it reads nothing outside the repository at run time. The upstream
+ * CRDs the tests and the checker use are pinned by lib/crds.lock.json and found through one lookup
+ * order (NIXPLANE_CRDS_DIR, ../shared/crds, the `npm run crds` cache).
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { composedKinds, pluralize, resourceNameOf } from "../lib/composedKinds";
+import { CRD_LOCK, CrdsUnavailableError, missingFiles, resolveCrdsDir, sha256, upstreamUrl } from "../lib/crdLock";
+import { crdPlurals, crdsDir } from "../lib/crds";
+import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+
+const SHARED = path.resolve(REPO_ROOT, "..", "shared", "crds");
+const GITOPS = path.join(REPO_ROOT, "gitops");
+
+/** The repository's tracked (and new, unignored) files copied to `<tmp>/clone`, with node_modules linked: a user's clone. */
+function cloneWithoutShared(): string {
+  const clone = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-clone-")), "clone");
+  const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
+  for (const f of files) {
+    if (!fs.existsSync(path.join(REPO_ROOT, f))) continue; // deleted in the work tree
+    fs.mkdirSync(path.dirname(path.join(clone, f)), { recursive: true });
+    fs.copyFileSync(path.join(REPO_ROOT, f), path.join(clone, f));
+  }
+  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(clone, "node_modules"));
+  return clone;
+}
+
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete e.NIXPLANE_CRDS_DIR;
+  return e;
+}
+
+function run(cwd: string, script: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [TSX_CLI, script, ...args], { cwd, env: childEnv(env), encoding: "utf8", timeout: 120_000 });
+}
+
+/** As `run`, without blocking this process: the test's own HTTP server must keep answering. */
+function runAsync(cwd: string, script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TSX_CLI, script, ...args], { cwd, env: childEnv(env) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe("composed kinds are derived from gitops/apis alone", () => {
+  test("controller-gen's plural (flect) is derived right for every pinned upstream CRD", () => {
+    const plurals = crdPlurals(crdsDir());
+    expect(plurals.size).toBeGreaterThan(80);
+    for (const [groupKind, plural] of plurals) expect([groupKind, pluralize(groupKind.split("/")[1])]).toEqual([groupKind, plural]);
+  });
+
+  test("the suffix rules that a plain `+s` gets wrong", () => {
+    expect(["Policy", "Alias", "BucketPolicy", "Key", "Address", "SecondaryIndex", "Status", "Settings"].map(pluralize))
+      .toEqual(["policies", "aliases", "bucketpolicies", "keys", "addresses", "secondaryindices", "statuses", "settings"]);
+  });
+
+  test("every kind the compositions compose is the resource name of a pinned CRD", () => {
+    const names = new Set([...crdPlurals(crdsDir())].map(([groupKind, plural]) => `${plural}.${groupKind.split("/")[0]}`));
+    const kinds = composedKinds(GITOPS);
+    expect(kinds.length).toBeGreaterThan(5);
+    expect(kinds.filter((k) => !names.has(k))).toEqual([]);
+  });
+
+  test("claims are never read: a broken claim file does not matter, a broken composition does", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-gitops-"));
+    fs.cpSync(GITOPS, path.join(dir, "gitops"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "gitops", "environments", "dev", "claims", "broken.yaml"), "kind: [unclosed\n");
+    expect(composedKinds(path.join(dir, "gitops"))).toEqual(composedKinds(GITOPS));
+    fs.appendFileSync(path.join(dir, "gitops", "apis", "objectstores", "composition.yaml"), "\n---\nkind: [unclosed\n");
+    expect(() => composedKinds(path.join(dir, "gitops"))).toThrow(/apis\/objectstores\/composition\.yaml/);
+  });
+
+  test("resourceNameOf joins the plural and the API group", () => {
+    expect(resourceNameOf("eks.aws.m.upbound.io/v1beta1", "PodIdentityAssociation")).toBe("podidentityassociations.eks.aws.m.upbound.io");
+  });
+});
+
+describe("the CRD lock", () => {
+  test("pins each folder to the repository, path, tag and commit ../shared/crds/SOURCES.md records", () => {
+    const sources = fs.readFileSync(path.join(SHARED, "SOURCES.md"), "utf8");
+    const rows = [...sources.matchAll(/^\| ([a-z0-9-]+)\/ \| (\S+) \| (\S+) \| (\S+) \| ([0-9a-f]{40}) \|$/gm)]
+      .map(([, folder, repository, p, tag, commit]) => ({ folder, repository, path: p, tag, commit }));
+    expect(CRD_LOCK.sources).toEqual(rows);
+  });
+
+  test("holds the sha256 of every file in ../shared/crds, and no other file", () => {
+    const onDisk = fs.readdirSync(SHARED, { withFileTypes: true }).filter((d) => d.isDirectory())
+      .flatMap((d) => fs.readdirSync(path.join(SHARED, d.name)).map((f) => `${d.name}/${f}`)).sort();
+    expect(Object.keys(CRD_LOCK.files).sort()).toEqual(onDisk);
+    for (const f of onDisk) expect([f, sha256(fs.readFileSync(path.join(SHARED, f)))]).toEqual([f, CRD_LOCK.files[f]]);
+  });
+
+  test("each file's upstream URL is raw GitHub at the folder's tag", () => {
+    expect(upstreamUrl("argocd/application-crd.yaml")).toBe("https://raw.githubusercontent.com/argoproj/argo-cd/v3.5.1/manifests/crds/application-crd.yaml");
+    expect(upstreamUrl("provider-aws/s3.aws.m.upbound.io_buckets.yaml", CRD_LOCK, "http://127.0.0.1:1/")).toBe("http://127.0.0.1:1/crossplane-contrib/provider-upjet-aws/v2.6.0/package/crds/s3.aws.m.upbound.io_buckets.yaml");
+  });
+});
+
+describe("the CRD lookup order", () => {
+  const saved = { dir: process.env.NIXPLANE_CRDS_DIR, cache: process.env.NIXPLANE_CRDS_CACHE };
+  afterEach(() => {
+    for (const [k, v] of [["NIXPLANE_CRDS_DIR", saved.dir], ["NIXPLANE_CRDS_CACHE", saved.cache]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  test("NIXPLANE_CRDS_DIR comes first when it holds every locked file", () => {
+    process.env.NIXPLANE_CRDS_DIR = SHARED;
+    expect(resolveCrdsDir()).toBe(SHARED);
+  });
+
+  test("a folder that lacks a file is passed over; where none holds them, one line names the file and `npm run crds`", () => {
+    const partial = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-crds-"));
+    fs.cpSync(SHARED, partial, { recursive: true });
+    const first = Object.keys(CRD_LOCK.files)[0];
+    fs.rmSync(path.join(partial, first));
+    process.env.NIXPLANE_CRDS_DIR = partial;
+    expect(missingFiles(partial)).toEqual([first]);
+    expect(resolveCrdsDir()).toBe(SHARED); // ../shared/crds, next in the order
+    const lock = { ...CRD_LOCK, files: { ...CRD_LOCK.files, "argocd/not-upstream.yaml": "0".repeat(64) } };
+    process.env.NIXPLANE_CRDS_CACHE = path.join(partial, "no-cache");
+    expect(() => resolveCrdsDir(lock)).toThrow(CrdsUnavailableError);
+    expect(() => resolveCrdsDir(lock)).toThrow(/^CRD file argocd\/not-upstream\.yaml is in none of NIXPLANE_CRDS_DIR .*: run `npm run crds` to download the pinned CRDs$/);
+  });
+});
+
+describe("npm run crds", () => {
+  let server: http.Server;
+  let origin: string;
+  const tampered = "provider-aws/s3.aws.m.upbound.io_buckets.yaml";
+  let tamper = false;
+
+  beforeAll(async () => {
+    // Serves ../shared/crds under the lock's URL paths (`/<repository>/<tag>/<path><file>`), on loopback only.
+    const byUrlPath = new Map(Object.keys(CRD_LOCK.files).map((f) => [new URL(upstreamUrl(f)).pathname, f]));
+    server = http.createServer((req, res) => {
+      const file = byUrlPath.get(req.url ?? "");
+      if (!file) return void res.writeHead(404).end();
+      const body = fs.readFileSync(path.join(SHARED, file));
+      res.writeHead(200).end(tamper && file === tampered ? Buffer.concat([body, Buffer.from("# changed\n")]) : body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  test("downloads every locked file into the cache and checks its hash; a second run finds them present", async () => {
+    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-cache-")), "crds");
+    const first = await runAsync(REPO_ROOT, "tools/crds.ts", ["--mirror", origin], { NIXPLANE_CRDS_CACHE: cache });
+    expect([first.status, first.stdout.trim()]).toEqual([0, `crds: ${Object.keys(CRD_LOCK.files).length} downloaded, 0 already present, 0 failed (${cache})`]);
+    for (const f of Object.keys(CRD_LOCK.files)) expect(sha256(fs.readFileSync(path.join(cache, f)))).toBe(CRD_LOCK.files[f]);
+    const second = await runAsync(REPO_ROOT, "tools/crds.ts", ["--mirror", origin], { NIXPLANE_CRDS_CACHE: cache });
+    expect(second.stdout).toContain(`0 downloaded, ${Object.keys(CRD_LOCK.files).length} already present`);
+  });
+
+  test("refuses a file whose hash differs from the lock, and writes nothing for it", async () => {
+    tamper = true;
+    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-cache-")), "crds");
+    const r = await runAsync(REPO_ROOT, "tools/crds.ts", ["--mirror", origin], { NIXPLANE_CRDS_CACHE: cache });
+    tamper = false;
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^crds: ${tampered.replace(/\./g, "\\.")} \\(http://127\\.0\\.0\\.1:\\d+/.*\\): sha256 [0-9a-f]{64}, the lock says ${CRD_LOCK.files[tampered]}: refused$`, "m"));
+    expect(fs.existsSync(path.join(cache, tampered))).toBe(false);
+  });
+
+  test("an unknown flag is refused in one line", () => {
+    const r = run(REPO_ROOT, "tools/crds.ts", ["--mirorr", origin]);
+    expect([r.status, r.stderr.split("\n")[0]]).toEqual([2, "crds: Unknown option '--mirorr'"]);
+  });
+});
+
+describe("a clone with no ../shared beside it (a user's machine)", () => {
+  let clone: string;
+  beforeAll(() => {
+    clone = cloneWithoutShared();
+    expect(fs.existsSync(path.join(path.dirname(clone), "shared"))).toBe(false);
+  });
+  const noCrds = () => ({ NIXPLANE_CRDS_CACHE: path.join(clone, ".cache", "none") });
+
+  test("npm run plan runs: the program reads no CRD", () => {
+    const r = run(clone, "tools/plan.ts", [], noCrds());
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(fs.existsSync(path.join(clone, "plan", "dev", "resources.json"))).toBe(true);
+  });
+
+  test("the gitops checker stops with one line naming `npm run crds`", () => {
+    const r = run(clone, "tools/gitops-check.ts", [], noCrds());
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/^gitops-check: CRD file \S+ is in none of .*: run `npm run crds` to download the pinned CRDs\n$/);
+  });
+});
