@@ -1,6 +1,7 @@
 /** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
 import { loadConfig, parseConfig, readRawConfig } from "../stacks/config";
 import { createProgram } from "../stacks/program";
+import type { MockEnv } from "./mocks";
 import { runProgram, type RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 
@@ -13,6 +14,8 @@ export interface StackRunOptions {
   secretKeys?: string[];
   unknownClusterOutputs?: boolean;
   delayMs?: (type: string, name: string) => number;
+  /** What the mocked AWS answers about the deployer and the region (caller ARN, existing clusters). */
+  mockEnv?: Pick<MockEnv, "callerArn" | "existingClusters">;
 }
 
 export async function runStack(stack: string, opts: StackRunOptions = {}): Promise<RunResult> {
@@ -26,7 +29,7 @@ export async function runStack(stack: string, opts: StackRunOptions = {}): Promi
     config,
     secretKeys: [...file.secretKeys, ...(opts.secretKeys ?? [])],
     preview: opts.preview,
-    env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs },
+    env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs, ...opts.mockEnv },
     delayMs: opts.delayMs,
     // The program's modules only declare; resources are created by this call, after the mocks are set.
     program: () => createProgram(loadConfig()),

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { engineConfigErrors, type ProjectDoc } from "./engineConfig";
 import { REPO_ROOT } from "./paths";
-import { ignoredProviderKeys, readRawConfig } from "../stacks/config";
+import { readRawConfig } from "../stacks/config";
 
 export const OFFLINE_SECRET_PLACEHOLDER = "offline-plan-placeholder";
 
@@ -79,11 +79,6 @@ export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
     }
   }
   return { config, secretKeys };
-}
-
-/** Warnings for the stack file's keys nixplane ignores (`aws:region`, …). */
-export function ignoredStackKeys(stack: string, root = REPO_ROOT): string[] {
-  return ignoredProviderKeys(Object.keys(readStackDoc(stack, root))).map((w) => `${path.relative(root, stackFile(stack, root))}: ${w}`);
 }
 
 /** The raw `nixplane:*` values of a stack, as `parseConfig` takes them (tests use this). */

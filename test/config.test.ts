@@ -5,6 +5,7 @@ import { runProgram } from "../lib/run";
 import { listStacks, rawStackValues, readStackConfig } from "../lib/stackConfig";
 import * as pulumi from "@pulumi/pulumi";
 import { runStack } from "../lib/runStack";
+import { creatorAdminConflicts, principalKey } from "../components/cluster";
 
 const dev = () => structuredClone(rawStackValues("dev"));
 
@@ -73,6 +74,11 @@ describe("a bad config names every bad key, its value and what is allowed", () =
     ["admin principal not an IAM ARN", (c) => { c.adminPrincipals = ["alice@example.com"]; }, 'adminPrincipals[0] "alice@example.com" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)'],
     ["public endpoint without CIDRs", (c) => { c.endpoint = { publicAccess: true, publicAccessCidrs: [] }; }, "endpoint.publicAccessCidrs [] must list at least one CIDR when publicAccess is true (secure by default: no open endpoint)"],
     ["public CIDR not a CIDR", (c) => { c.endpoint = { publicAccess: true, publicAccessCidrs: ["office"] }; }, 'endpoint.publicAccessCidrs[0] "office" is not a CIDR'],
+    // Package tags carry a v (provider-aws-s3:v2.6.0), Helm chart versions do not (2.3.4).
+    ["provider package tag without v", (c) => { c.crossplane = { providerVersion: "2.6.0" }; }, 'crossplane.providerVersion "2.6.0" is not a Crossplane package tag: tags carry a leading v (e.g. v2.6.0)'],
+    ["function package tag without v", (c) => { c.crossplane = { functions: { autoReady: "0.6.0" } }; }, 'crossplane.functions.autoReady "0.6.0" is not a Crossplane package tag: tags carry a leading v (e.g. v0.6.0)'],
+    ["Crossplane chart version with v", (c) => { c.crossplane = { chartVersion: "v2.3.4" }; }, 'crossplane.chartVersion "v2.3.4" is not a Helm chart version: no leading v (e.g. 2.3.4)'],
+    ["Argo CD chart version with v", (c) => { c.argocd = { chartVersion: "v10.3.3" }; }, 'argocd.chartVersion "v10.3.3" is not a Helm chart version: no leading v (e.g. 10.3.3)'],
     ["bad region", (c) => { c.region = "europe-1"; }, 'region "europe-1" is not an AWS region (e.g. eu-west-1)'],
     ["bad account ID", (c) => { c.allowedAccountIds = ["1234"]; }, 'allowedAccountIds[0] "1234" is not a 12-digit AWS account ID'],
     ["no account guard", (c) => { c.allowedAccountIds = []; }, "allowedAccountIds must name at least one account: it guards against deploying to the wrong one"],
@@ -170,5 +176,31 @@ describe("bad config fails before any resource is registered", () => {
       program: () => createProgram(loadConfig()),
     }).then((r) => { registered = r.resources.length; })).rejects.toThrow("nodeGroups[0].minSize (5) > maxSize (3)");
     expect(registered).toBe(-1);
+  });
+});
+
+describe("the identity creating the cluster is not listed as an admin (@pulumi/eks already grants it)", () => {
+  const admin = "arn:aws:iam::111122223333:role/platform-admin";
+  const asAdmin = "arn:aws:sts::111122223333:assumed-role/platform-admin/ci-run";
+
+  test("principalKey matches a role with its assumed-role session, whatever the role's path", () => {
+    expect(principalKey(asAdmin)).toBe("111122223333:role:platform-admin");
+    expect(principalKey("arn:aws:iam::111122223333:role/teams/platform-admin")).toBe("111122223333:role:platform-admin");
+    expect(principalKey("arn:aws:iam::111122223333:user/alice")).toBe("111122223333:user:alice");
+    expect(principalKey("arn:aws:sts::444455556666:assumed-role/platform-admin/x")).not.toBe(principalKey(admin));
+  });
+
+  test("creating the cluster as a listed admin is refused, naming the key; once the cluster exists it is not", () => {
+    expect(creatorAdminConflicts([admin], asAdmin, false)).toEqual([
+      `adminPrincipals[0] "${admin}" is the identity creating the cluster (${asAdmin}): @pulumi/eks already makes it cluster admin (pulumi/pulumi-eks#2373) and a second access entry fails with 409 ResourceInUseException; remove it from nixplane:adminPrincipals, or create the cluster with another identity (the stack's deploy role)`,
+    ]);
+    expect(creatorAdminConflicts([admin], asAdmin, true)).toEqual([]);
+    expect(creatorAdminConflicts([admin], "arn:aws:sts::111122223333:assumed-role/nixplane-dev-deploy/ci", false)).toEqual([]);
+  });
+
+  test("the program refuses it before the Platform registers anything", async () => {
+    await expect(runStack("dev", { mockEnv: { callerArn: asAdmin } })).rejects.toThrow(`adminPrincipals[0] "${admin}" is the identity creating the cluster`);
+    const existing = await runStack("dev", { mockEnv: { callerArn: asAdmin, existingClusters: ["nixplane-dev"] } });
+    expect(existing.resources.some((r) => r.type === "eks:index:Cluster")).toBe(true);
   });
 });

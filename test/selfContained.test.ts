@@ -31,9 +31,9 @@ function cloneWithoutShared(): string {
 }
 
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const e: NodeJS.ProcessEnv = { ...process.env };
   delete e.NIXPLANE_CRDS_DIR;
-  return e;
+  return { ...e, ...env };
 }
 
 function run(cwd: string, script: string, args: string[], env: Record<string, string> = {}) {
@@ -199,5 +199,43 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^gitops-check: CRD file \S+ is in none of .*: run `npm run crds` to download the pinned CRDs\n$/);
+  });
+
+  test("the plan writes the stack outputs, secrets masked", () => {
+    const outputs = JSON.parse(fs.readFileSync(path.join(clone, "plan", "dev", "outputs.json"), "utf8"));
+    expect(outputs).toMatchObject({ environment: "dev", clusterName: "nixplane-dev", kubeconfig: "[secret]" });
+  });
+
+  test("npm run new-env writes a stack and its environment folder that plan and pass the checker; without the folder the checker refuses the stack", () => {
+    const created = run(clone, "tools/new-env.ts", ["qa"]);
+    expect(created.status).toBe(0);
+    expect(created.stdout).toContain("wrote stacks/Pulumi.qa.yaml");
+    expect(fs.readFileSync(path.join(clone, "gitops/environments/qa/applications.yaml"), "utf8")).toContain("path: gitops/environments/qa/claims");
+    expect(run(clone, "tools/plan.ts", ["qa"], noCrds()).status).toBe(0);
+    const withCrds = { NIXPLANE_CRDS_DIR: SHARED };
+    const ok = run(clone, "tools/gitops-check.ts", [], withCrds);
+    expect([ok.status, ok.stdout.trim().split("\n").at(-1)]).toEqual([0, expect.stringMatching(/, 0 problem\(s\), /)]);
+    fs.rmSync(path.join(clone, "gitops/environments/qa"), { recursive: true });
+    const bad = run(clone, "tools/gitops-check.ts", [], withCrds);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain("stack qa: gitops/environments/qa/ does not exist, so its root Application would sync nothing (`npm run new-env -- qa` creates the skeleton)");
+    expect(run(clone, "tools/new-env.ts", ["qa"]).stderr).toBe("new-env: stack qa exists already: stacks/Pulumi.qa.yaml\n");
+    fs.rmSync(path.join(clone, "stacks/Pulumi.qa.yaml"));
+  });
+
+  test("the plan's command line: --help, unknown flags refused in one line, ignored provider keys warned about", () => {
+    const help = run(clone, "tools/plan.ts", ["--help"]);
+    expect([help.status, help.stdout.split("\n")[0]]).toEqual([0, "usage: npm run plan -- [stack] [--timeline]"]);
+    const typo = run(clone, "tools/plan.ts", ["dev", "--tmeline"]);
+    expect([typo.status, typo.stderr.split("\n")[0]]).toEqual([1, "plan: Unknown option '--tmeline'"]);
+    expect(typo.stderr).not.toMatch(/^\s+at /m);
+    const extra = run(clone, "tools/plan.ts", ["dev", "prod"]);
+    expect([extra.status, extra.stderr.split("\n")[0]]).toEqual([1, 'plan: unexpected argument "prod"']);
+    const file = path.join(clone, "stacks", "Pulumi.staging.yaml");
+    fs.appendFileSync(file, "  aws:region: us-east-1\n");
+    const warned = run(clone, "tools/plan.ts", ["staging"], noCrds());
+    expect(warned.status).toBe(0);
+    // The program warns (pulumi.log.warn), so `pulumi up` shows it too.
+    expect(warned.stderr).toBe("warning: [runtime] aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)\n");
   });
 });

@@ -5,7 +5,7 @@
 import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
 import { parseArgs, UsageError } from "../lib/cli";
 import { DEFAULT_STACK, renderSummary, writePlan } from "../lib/planWrite";
-import { EngineConfigError, ignoredStackKeys, listStacks, UnknownStackError } from "../lib/stackConfig";
+import { EngineConfigError, listStacks, UnknownStackError } from "../lib/stackConfig";
 import { writeTimeline } from "../lib/timeline";
 import { ConfigError } from "../stacks/config";
 
@@ -23,7 +23,6 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const stack = args.positionals[0] ?? DEFAULT_STACK;
-  for (const warning of ignoredStackKeys(stack)) console.warn(`warning: ${warning}`);
   const plan = await writePlan(stack);
   console.log(renderSummary(stack, plan));
   if (args.flags.has("timeline")) await writeTimeline(stack, plan.outDir);
