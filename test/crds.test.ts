@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { crdCacheDir, missingFiles } from "../lib/crdLock";
 import { crdsDir, loadCrdRegistry, repoRoot, type CrdRegistry, type ValidationError } from "../lib/crds";
 
 let registry: CrdRegistry;
@@ -32,21 +33,24 @@ const auroraCluster = () => ({
 const paths = (errors: ValidationError[]) => errors.map((e) => `${e.kind}/${e.name}: ${e.path}: ${e.message}`);
 
 describe("crdsDir", () => {
-  it("defaults to shared/crds beside the repository", () => {
+  it("without NIXPLANE_CRDS_DIR, is shared/crds beside the repository when it holds every locked file, else the npm run crds cache", () => {
     const saved = process.env.NIXPLANE_CRDS_DIR;
     delete process.env.NIXPLANE_CRDS_DIR;
+    const shared = path.resolve(repoRoot(), "..", "shared", "crds");
     try {
-      expect(crdsDir()).toBe(path.resolve(repoRoot(), "..", "shared", "crds"));
+      expect(crdsDir()).toBe(missingFiles(shared).length === 0 ? shared : crdCacheDir());
     } finally {
       if (saved !== undefined) process.env.NIXPLANE_CRDS_DIR = saved;
     }
   });
 
-  it("is overridden by NIXPLANE_CRDS_DIR", () => {
+  it("is NIXPLANE_CRDS_DIR when that folder holds every locked file", () => {
     const saved = process.env.NIXPLANE_CRDS_DIR;
-    process.env.NIXPLANE_CRDS_DIR = "/elsewhere/crds";
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-crds-"));
+    fs.cpSync(crdsDir(), elsewhere, { recursive: true });
+    process.env.NIXPLANE_CRDS_DIR = elsewhere;
     try {
-      expect(crdsDir()).toBe("/elsewhere/crds");
+      expect(crdsDir()).toBe(elsewhere);
     } finally {
       if (saved === undefined) delete process.env.NIXPLANE_CRDS_DIR;
       else process.env.NIXPLANE_CRDS_DIR = saved;

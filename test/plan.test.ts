@@ -20,8 +20,8 @@ describe("the offline plan of prod", () => {
     entries = JSON.parse(fs.readFileSync(path.join(dir, "resources.json"), "utf8"));
   });
 
-  test("writes resources.json, manifests/ and graph.mmd", () => {
-    expect(fs.readdirSync(dir).sort()).toEqual(["graph.mmd", "manifests", "resources.json"]);
+  test("writes resources.json, outputs.json, manifests/ and graph.mmd", () => {
+    expect(fs.readdirSync(dir).sort()).toEqual(["graph.mmd", "manifests", "outputs.json", "resources.json"]);
   });
 
   test("resources.json keeps its contract: every entry has urn, type, name, parent, inputs, dependencies, dependsOn", () => {
