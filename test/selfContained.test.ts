@@ -239,3 +239,22 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
     expect(warned.stderr).toBe("warning: [runtime] aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)\n");
   });
 });
+
+describe("npm test on a fresh machine", () => {
+  test("the test script runs the prerequisites first, and .ci/run is install + that script", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+    expect(pkg.scripts.test.split(" && ")[0]).toBe("tsx tools/test-prereqs.ts");
+  });
+
+  test("without Nix and without apt-get it stops with one line saying what to install", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-bin-"));
+    fs.symlinkSync(spawnSync("sh", ["-c", "command -v sh"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "sh"));
+    const r = spawnSync(process.execPath, [TSX_CLI, "tools/test-prereqs.ts"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PATH: bin, NIXPLANE_CRDS_DIR: SHARED } });
+    expect([r.status, r.stderr]).toEqual([1, "test-prereqs: the nixos tests need nix-instantiate (Nix): install it (Debian/Ubuntu: apt-get install nix-bin; elsewhere https://nixos.org/download) and run npm test again\n"]);
+  });
+
+  test("with Nix and the CRDs in place it does nothing", () => {
+    const r = spawnSync(process.execPath, [TSX_CLI, "tools/test-prereqs.ts"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NIXPLANE_CRDS_DIR: SHARED } });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "", ""]);
+  });
+});
