@@ -204,3 +204,16 @@ describe("the identity creating the cluster is not listed as an admin (@pulumi/e
     expect(existing.resources.some((r) => r.type === "eks:index:Cluster")).toBe(true);
   });
 });
+
+describe("the entry point Pulumi runs", () => {
+  // @pulumi/pulumi 3.248.0 cmd/run/run.js: `programExport instanceof Function ? programExport() : programExport`,
+  // then awaits it: the resolved object's properties are the stack outputs.
+  test("stacks/index.ts exports one async function whose result holds the stack outputs", async () => {
+    const entry = require("../stacks/index");
+    expect(entry).toBeInstanceOf(Function);
+    const { config } = readStackConfig("staging");
+    const result = await runProgram({ stack: "staging", config, env: { region: "eu-west-1", accountId: "222233334444" }, program: () => entry() });
+    expect(Object.keys(result.outputs as object)).toEqual(expect.arrayContaining(["clusterName", "kubeconfig", "iamPathGuardPolicy", "nodeAmiIds"]));
+    expect((result.outputs as { clusterName: string }).clusterName).toBe("nixplane-staging");
+  });
+});
