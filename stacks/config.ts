@@ -215,6 +215,16 @@ const drSchema = z.strictObject({
   sourceStack: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { message: "is not a stack name" }).optional(),
 });
 
+/** The in-VPC GitHub Actions runner (components/deployRunner.ts); absent: none (CI must reach the API server otherwise). */
+export const RUNNER_COMPUTE_TYPES = ["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE"] as const;
+const deployRunnerSchema = z.strictObject({
+  /** `owner/name` of the GitHub repository whose deploy and preview jobs it runs. */
+  repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "is not a GitHub owner/name" }),
+  /** CodeConnections connection to GitHub; default: the account's CodeBuild source credential. */
+  connectionArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/, { message: "is not a CodeConnections connection ARN" }).optional(),
+  computeType: z.enum(RUNNER_COMPUTE_TYPES).default("BUILD_GENERAL1_MEDIUM"),
+});
+
 export const configSchema = z
   .strictObject({
     environment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }),
@@ -235,6 +245,9 @@ export const configSchema = z
     dr: drSchema.default({}),
     /** Protect stateful resources (KMS keys, log groups, image bucket) from deletion. */
     protect: z.boolean().default(true),
+    deployRunner: deployRunnerSchema.optional(),
+    /** false only for an environment's first bootstrap (before its in-VPC runner exists): nothing in-cluster is registered. */
+    inCluster: z.boolean().default(true),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

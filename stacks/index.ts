@@ -24,3 +24,5 @@ export const crossplaneProviderRoleArn = outputs.crossplaneProviderRoleArn;
 export const permissionsBoundaryArn = outputs.permissionsBoundaryArn;
 /** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
 export const iamPathGuardPolicy = outputs.iamPathGuardPolicy;
+/** The CodeBuild project of the in-VPC GitHub Actions runner (`runs-on: codebuild-<project>-…`). */
+export const deployRunnerProject = outputs.deployRunnerProject;

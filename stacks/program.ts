@@ -19,9 +19,10 @@ export function createProgram(loaded: LoadedConfig) {
     nodeRoleArn: platform.cluster.nodeRoleArn,
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
-    dataKeyArn: platform.crossplane.kmsKeyArn,
-    crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
-    permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,
-    iamPathGuardPolicy: platform.crossplane.iamPathGuardPolicy,
+    dataKeyArn: platform.crossplane?.kmsKeyArn,
+    crossplaneProviderRoleArn: platform.crossplane?.providerRoleArn,
+    permissionsBoundaryArn: platform.crossplane?.permissionsBoundaryArn,
+    iamPathGuardPolicy: platform.crossplane?.iamPathGuardPolicy,
+    deployRunnerProject: platform.deployRunner?.projectName,
   };
 }
