@@ -7,7 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NixplaneConfig } from "../stacks/config";
 import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
+import { ArgoCDEndpoint } from "./argocdEndpoint";
 import { DeployRunner } from "./deployRunner";
+import { LoadBalancerController } from "./loadBalancerController";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
 import { Network } from "./network";
@@ -41,6 +43,8 @@ export class Platform extends pulumi.ComponentResource {
   readonly argocd?: ArgoCD;
   readonly handoff?: GitOpsHandoff;
   readonly deployRunner?: DeployRunner;
+  /** With argocd.url: the AWS Load Balancer Controller and Argo CD's internal ALB, certificate and record. */
+  readonly argocdEndpoint?: ArgoCDEndpoint;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
 
@@ -108,6 +112,7 @@ export class Platform extends pulumi.ComponentResource {
     this.crossplane = inCluster?.crossplane;
     this.argocd = inCluster?.argocd;
     this.handoff = inCluster?.handoff;
+    this.argocdEndpoint = inCluster?.endpoint;
 
     this.registerOutputs({
       clusterName: this.clusterName,
@@ -154,7 +159,20 @@ export class Platform extends pulumi.ComponentResource {
       url: config.argocd.url,
       repoUrl: config.gitops.repoUrl,
       repoCredentials: args.gitopsCredentials,
+      tlsAtLoadBalancer: config.argocd.url !== undefined,
     }, inCluster);
+    let endpoint: ArgoCDEndpoint | undefined;
+    if (config.argocd.url && config.ingress) {
+      const lbc = new LoadBalancerController(`${name}-lbc`, { clusterName: this.cluster.clusterName, vpcId: this.network.vpcId, schedulableAfter: this.cluster.computeReady }, inCluster);
+      endpoint = new ArgoCDEndpoint(`${name}-argocd-endpoint`, {
+        url: config.argocd.url,
+        hostedZoneId: config.ingress.hostedZoneId,
+        validationZoneId: config.ingress.validationZoneId,
+        certificateArn: config.ingress.certificateArn,
+        allowedCidrs: config.ingress.allowedCidrs ?? [config.vpc.cidr],
+        after: [argocd.release, lbc.release],
+      }, inCluster);
+    }
     const handoff = new GitOpsHandoff(`${name}-handoff`, {
       environment: config.environment,
       repoUrl: config.gitops.repoUrl,
@@ -175,6 +193,6 @@ export class Platform extends pulumi.ComponentResource {
         tags: { ...config.tags, "nixplane:environment": config.environment, "managed-by": "crossplane" },
       },
     }, inCluster);
-    return { crossplane, argocd, handoff };
+    return { crossplane, argocd, handoff, endpoint };
   }
 }

@@ -225,6 +225,19 @@ const deployRunnerSchema = z.strictObject({
   computeType: z.enum(RUNNER_COMPUTE_TYPES).default("BUILD_GENERAL1_MEDIUM"),
 });
 
+/** Where Argo CD is served (components/argocdEndpoint.ts): required with argocd.url. */
+const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
+const ingressSchema = z.strictObject({
+  /** Route 53 zone of the URL's host record. */
+  hostedZoneId: z.string().regex(HOSTED_ZONE_ID, { message: "is not a Route 53 hosted zone ID (Z…)" }),
+  /** Public zone ACM validates the certificate in; default hostedZoneId. Ignored with certificateArn. */
+  validationZoneId: z.string().regex(HOSTED_ZONE_ID, { message: "is not a Route 53 hosted zone ID (Z…)" }).optional(),
+  /** An existing ACM certificate for the host; default: requested and DNS-validated by nixplane. */
+  certificateArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, { message: "is not an ACM certificate ARN" }).optional(),
+  /** Who may reach the internal load balancer; default the VPC's CIDR. */
+  allowedCidrs: z.array(cidr).min(1).optional(),
+});
+
 export const configSchema = z
   .strictObject({
     environment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }),
@@ -248,6 +261,7 @@ export const configSchema = z
     deployRunner: deployRunnerSchema.optional(),
     /** false only for an environment's first bootstrap (before its in-VPC runner exists): nothing in-cluster is registered. */
     inCluster: z.boolean().default(true),
+    ingress: ingressSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -268,6 +282,10 @@ export const configSchema = z
     }
     if (c.argocd.sso === undefined && c.environment === "prod")
       ctx.addIssue({ code: "custom", path: ["argocd", "sso"], message: "is required in prod: the local admin account must not be the way in" });
+    if (c.argocd.url !== undefined && c.ingress === undefined)
+      ctx.addIssue({ code: "custom", path: ["ingress"], message: `is required with argocd.url: nothing serves ${c.argocd.url} otherwise (set ingress.hostedZoneId)` });
+    if (c.ingress && !c.ingress.allowedCidrs && c.vpc.existing)
+      ctx.addIssue({ code: "custom", path: ["ingress", "allowedCidrs"], message: "is required with vpc.existing: nixplane does not know that VPC's CIDR" });
     if (c.argocd.sso !== undefined && c.argocd.url === undefined)
       ctx.addIssue({ code: "custom", path: ["argocd", "url"], message: "is required with argocd.sso: Argo CD sends the identity provider back to <url>/auth/callback" });
   });
