@@ -63,6 +63,13 @@ describe("CI reaches the API server from inside the VPC", () => {
     expect(wf("preview.yml").jobs.preview["runs-on"]).toBe(IN_VPC);
   });
 
+  test("jobs on a runner wait for the stack's first bootstrap: they run only for the stacks NIXPLANE_STACKS lists", () => {
+    for (const job of [wf("deploy.yml").jobs.up, wf("preview.yml").jobs.preview]) {
+      expect(job.if).toContain("vars.NIXPLANE_STACKS != ''");
+      expect(job.strategy.matrix.stack).toBe("${{ fromJSON(vars.NIXPLANE_STACKS || '[]') }}");
+    }
+  });
+
   test("the one GitHub-hosted deploy job is the first bootstrap, which installs nothing in the cluster and refuses a live stack", () => {
     const job = wf("deploy.yml").jobs["first-bootstrap"];
     expect(job["runs-on"]).toBe("ubuntu-24.04");
