@@ -16,6 +16,10 @@ export const ARGOCD_NAMESPACE = "argocd";
 export const ARGOCD_HA_REPLICAS = 2;
 /** argo-helm chart version → the Argo CD it ships; the default must ship what ../shared/crds validates. */
 export const ARGOCD_CHART_APP_VERSIONS: Record<string, string> = { "10.3.3": "v3.5.1" };
+/** The chart's fullname, fixed so object names do not follow Pulumi's auto-named release: the server Service is `argocd-server`. */
+export const ARGOCD_FULLNAME = "argocd";
+export const ARGOCD_SERVER_SERVICE = `${ARGOCD_FULLNAME}-server`;
+export const ARGOCD_SERVER_HTTP_PORT = 80;
 export const REPOSITORY_SECRET_LABEL = { "argocd.argoproj.io/secret-type": "repository" };
 /** Crossplane writes a ProviderConfigUsage per managed resource: noise Argo CD should never track. */
 export const PROVIDER_CONFIG_USAGE_GROUPS = ["aws.upbound.io", "aws.m.upbound.io"];
@@ -43,6 +47,8 @@ export interface ArgoCDArgs {
   sso?: pulumi.Input<SsoSettings>;
   /** The GitOps repository. */
   repoUrl: pulumi.Input<string>;
+  /** TLS ends at a load balancer in front (the internal ALB): the server serves plain HTTP behind it. Default false. */
+  tlsAtLoadBalancer?: boolean;
   /** Token (https URLs) or SSH private key (ssh/git@ URLs); omitted for a public repository. Kept secret. */
   repoCredentials?: pulumi.Input<string>;
 }
@@ -109,7 +115,7 @@ export function rbacPolicy(sso: SsoSettings): Record<string, string> {
 }
 
 /** The chart's values. */
-export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: string }): Record<string, unknown> {
+export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: string; tlsAtLoadBalancer?: boolean }): Record<string, unknown> {
   const { ha, sso, url } = opts;
   const cm: Record<string, string> = {
     // The chart would otherwise derive the URL from global.domain (default argocd.example.com).
@@ -123,9 +129,11 @@ export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: strin
   return {
     // The chart's ingress and certificate hosts come from global.domain: the host name, no port.
     ...(url ? { global: { domain: new URL(url).hostname } } : {}),
+    fullnameOverride: ARGOCD_FULLNAME,
     crds: { install: true, keep: true },
     dex: { enabled: false },
-    configs: { cm, ...(sso ? { rbac: rbacPolicy(sso) } : {}) },
+    // argocd-cmd-params-cm: behind the ALB (which holds the certificate) the server runs without TLS.
+    configs: { cm, ...(opts.tlsAtLoadBalancer ? { params: { "server.insecure": true } } : {}), ...(sso ? { rbac: rbacPolicy(sso) } : {}) },
     "redis-ha": { enabled: ha },
     controller: { replicas: 1 },
     server: { replicas },
@@ -161,7 +169,7 @@ function createArgoCD(name: string, args: ArgoCDArgs, parent: pulumi.Resource): 
     repositoryOpts: { repo: ARGOCD_CHART.repo },
     namespace: ARGOCD_NAMESPACE,
     createNamespace: true,
-    values: pulumi.all([args.ha ?? false, args.sso, args.url]).apply(([ha, sso, url]) => argocdValues({ ha, sso, url })),
+    values: pulumi.all([args.ha ?? false, args.sso, args.url]).apply(([ha, sso, url]) => argocdValues({ ha, sso, url, tlsAtLoadBalancer: args.tlsAtLoadBalancer })),
   }, { parent, dependsOn: args.schedulableAfter ?? [] });
 
   if (args.repoCredentials !== undefined) {

@@ -7,6 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { NixplaneConfig } from "../stacks/config";
 import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
+import { ArgoCDEndpoint } from "./argocdEndpoint";
+import { DeployRunner } from "./deployRunner";
+import { LoadBalancerController } from "./loadBalancerController";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
 import { Network } from "./network";
@@ -35,9 +38,13 @@ export class Platform extends pulumi.ComponentResource {
   readonly network: Network;
   readonly nodeImage: NixosNodeImage;
   readonly cluster: Cluster;
-  readonly crossplane: Crossplane;
-  readonly argocd: ArgoCD;
-  readonly handoff: GitOpsHandoff;
+  /** Undefined with inCluster=false (an environment's first bootstrap), like everything in the cluster. */
+  readonly crossplane?: Crossplane;
+  readonly argocd?: ArgoCD;
+  readonly handoff?: GitOpsHandoff;
+  readonly deployRunner?: DeployRunner;
+  /** With argocd.url: the AWS Load Balancer Controller and Argo CD's internal ALB, certificate and record. */
+  readonly argocdEndpoint?: ArgoCDEndpoint;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
 
@@ -86,10 +93,50 @@ export class Platform extends pulumi.ComponentResource {
       protect: config.protect,
     }, child);
 
+    const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+    if (config.deployRunner) {
+      this.deployRunner = new DeployRunner(`${name}-runner`, {
+        environment: config.environment,
+        repository: config.deployRunner.repository,
+        connectionArn: config.deployRunner.connectionArn,
+        computeType: config.deployRunner.computeType,
+        vpcId: this.network.vpcId,
+        privateSubnetIds: this.network.privateSubnetIds,
+        clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+        clusterName: this.cluster.clusterName,
+        accountId,
+      }, child);
+    }
+
+    const inCluster = config.inCluster ? this.createInCluster(name, args, accountId) : undefined;
+    this.crossplane = inCluster?.crossplane;
+    this.argocd = inCluster?.argocd;
+    this.handoff = inCluster?.handoff;
+    this.argocdEndpoint = inCluster?.endpoint;
+
+    this.registerOutputs({
+      clusterName: this.clusterName,
+      clusterEndpoint: this.cluster.endpoint,
+      oidcProviderArn: this.cluster.oidcProviderArn,
+      amiIds: this.nodeImage.amiIds,
+      dataKeyArn: this.crossplane?.kmsKeyArn,
+      crossplaneProviderRoleArn: this.crossplane?.providerRoleArn,
+      permissionsBoundaryArn: this.crossplane?.permissionsBoundaryArn,
+      iamPathGuardPolicy: this.crossplane?.iamPathGuardPolicy,
+      vpcId: this.network.vpcId,
+      privateSubnetIds: this.network.privateSubnetIds,
+      publicSubnetIds: this.network.publicSubnetIds,
+      deployRunnerProject: this.deployRunner?.projectName,
+    });
+  }
+
+  /** Everything that needs the API server: only reachable from inside the VPC (or allow-listed CIDRs). */
+  private createInCluster(name: string, args: PlatformArgs, accountId: pulumi.Output<string>) {
+    const { config } = args;
     // In-cluster: Crossplane and Argo CD install side by side (no edge between them); the handoff follows both.
     const inCluster = { parent: this, providers: { aws: this.awsProvider, kubernetes: this.cluster.kubernetesProvider } };
     const xp = config.crossplane;
-    this.crossplane = new Crossplane(`${name}-crossplane`, {
+    const crossplane = new Crossplane(`${name}-crossplane`, {
       clusterName: this.cluster.clusterName,
       schedulableAfter: this.cluster.computeReady,
       chartVersion: xp.chartVersion,
@@ -104,7 +151,7 @@ export class Platform extends pulumi.ComponentResource {
       activations: composedManagedResources(),
       protect: config.protect,
     }, inCluster);
-    this.argocd = new ArgoCD(`${name}-argocd`, {
+    const argocd = new ArgoCD(`${name}-argocd`, {
       schedulableAfter: this.cluster.computeReady,
       chartVersion: config.argocd.chartVersion,
       ha: config.argocd.ha,
@@ -112,40 +159,40 @@ export class Platform extends pulumi.ComponentResource {
       url: config.argocd.url,
       repoUrl: config.gitops.repoUrl,
       repoCredentials: args.gitopsCredentials,
+      tlsAtLoadBalancer: config.argocd.url !== undefined,
     }, inCluster);
-    this.handoff = new GitOpsHandoff(`${name}-handoff`, {
+    let endpoint: ArgoCDEndpoint | undefined;
+    if (config.argocd.url && config.ingress) {
+      const lbc = new LoadBalancerController(`${name}-lbc`, { clusterName: this.cluster.clusterName, vpcId: this.network.vpcId, schedulableAfter: this.cluster.computeReady }, inCluster);
+      endpoint = new ArgoCDEndpoint(`${name}-argocd-endpoint`, {
+        url: config.argocd.url,
+        hostedZoneId: config.ingress.hostedZoneId,
+        validationZoneId: config.ingress.validationZoneId,
+        certificateArn: config.ingress.certificateArn,
+        allowedCidrs: config.ingress.allowedCidrs ?? [config.vpc.cidr],
+        after: [argocd.release, lbc.release],
+      }, inCluster);
+    }
+    const handoff = new GitOpsHandoff(`${name}-handoff`, {
       environment: config.environment,
       repoUrl: config.gitops.repoUrl,
       revision: config.gitops.revision,
       path: config.gitops.path,
-      argocdReady: this.argocd.release,
-      crossplaneReady: this.crossplane.release,
+      argocdReady: argocd.release,
+      crossplaneReady: crossplane.release,
       environmentData: {
         environment: config.environment,
         region: config.region,
-        accountId: aws.getCallerIdentityOutput({}, child).accountId,
+        accountId,
         vpcId: this.network.vpcId,
         privateSubnetIds: this.network.privateSubnetIds,
         nodeSecurityGroupId: this.cluster.clusterSecurityGroupId,
         clusterName: this.cluster.clusterName,
-        kmsKeyArn: this.crossplane.kmsKeyArn,
-        permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
+        kmsKeyArn: crossplane.kmsKeyArn,
+        permissionsBoundaryArn: crossplane.permissionsBoundaryArn,
         tags: { ...config.tags, "nixplane:environment": config.environment, "managed-by": "crossplane" },
       },
     }, inCluster);
-
-    this.registerOutputs({
-      clusterName: this.clusterName,
-      clusterEndpoint: this.cluster.endpoint,
-      oidcProviderArn: this.cluster.oidcProviderArn,
-      amiIds: this.nodeImage.amiIds,
-      dataKeyArn: this.crossplane.kmsKeyArn,
-      crossplaneProviderRoleArn: this.crossplane.providerRoleArn,
-      permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
-      iamPathGuardPolicy: this.crossplane.iamPathGuardPolicy,
-      vpcId: this.network.vpcId,
-      privateSubnetIds: this.network.privateSubnetIds,
-      publicSubnetIds: this.network.publicSubnetIds,
-    });
+    return { crossplane, argocd, handoff, endpoint };
   }
 }

@@ -170,6 +170,7 @@ const BUILTIN_KINDS: Record<string, string> = {
   RoleBinding: "rbac.authorization.k8s.io/v1",
   ClusterRole: "rbac.authorization.k8s.io/v1",
   ClusterRoleBinding: "rbac.authorization.k8s.io/v1",
+  Ingress: "networking.k8s.io/v1",
 };
 const CLUSTER_SCOPED_BUILTINS = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding"]);
 

@@ -140,6 +140,13 @@ export function createMocks(env: MockEnv): pulumi.runtime.Mocks {
       if (type === "aws:s3/bucketV2:BucketV2" || type === "aws:s3/bucket:Bucket") state.bucket = physicalName;
       if (type === "aws:ec2/launchTemplate:LaunchTemplate") state.latestVersion = 1;
       if (type === "aws:iam/role:Role") state.uniqueId = `AROA${hexId(name, 17).toUpperCase()}`;
+      // ACM names the CNAME that proves control of the domain (DomainValidationOptions).
+      if (type === "aws:acm/certificate:Certificate")
+        state.domainValidationOptions = [{ domainName: inputs.domainName, resourceRecordName: `_${hexId(inputs.domainName, 32)}.${inputs.domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: `_${hexId(`v-${inputs.domainName}`, 32)}.acm-validations.aws.` }];
+      if (type === "aws:route53/record:Record") state.fqdn = String(inputs.name ?? "").replace(/\.$/, "");
+      // The AWS Load Balancer Controller writes the ALB's address into the Ingress status; Pulumi waits for it.
+      if (type === "kubernetes:networking.k8s.io/v1:Ingress")
+        state.status = { loadBalancer: { ingress: [{ hostname: `internal-k8s-${hexId(name, 10)}-${hexId(`alb-${name}`, 10)}.${env.region}.elb.amazonaws.com` }] } };
       return { id, state };
     },
     call(args) {

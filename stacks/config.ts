@@ -223,6 +223,36 @@ const drSchema = z.strictObject({
   sourceStack: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { message: "is not a stack name" }).optional(),
 });
 
+/** The in-VPC GitHub Actions runner (components/deployRunner.ts); absent: none (CI must reach the API server otherwise). */
+export const RUNNER_COMPUTE_TYPES = ["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE", "BUILD_GENERAL1_XLARGE"] as const;
+const deployRunnerSchema = z.strictObject({
+  /** `owner/name` of the GitHub repository whose deploy and preview jobs it runs. */
+  repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, { message: "is not a GitHub owner/name" }),
+  /** CodeConnections connection to GitHub; default: the account's CodeBuild source credential. */
+  connectionArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/, { message: "is not a CodeConnections connection ARN" }).optional(),
+  computeType: z.enum(RUNNER_COMPUTE_TYPES).default("BUILD_GENERAL1_MEDIUM"),
+});
+
+/** Where Argo CD is served (components/argocdEndpoint.ts): required with argocd.url. */
+const HOSTED_ZONE_ID = /^Z[0-9A-Z]{1,31}$/;
+const ingressSchema = z.strictObject({
+  /** Route 53 zone of the URL's host record. */
+  hostedZoneId: z.string().regex(HOSTED_ZONE_ID, { message: "is not a Route 53 hosted zone ID (Z…)" }),
+  /** Public zone ACM validates the certificate in; default hostedZoneId. Ignored with certificateArn. */
+  validationZoneId: z.string().regex(HOSTED_ZONE_ID, { message: "is not a Route 53 hosted zone ID (Z…)" }).optional(),
+  /** An existing ACM certificate for the host; default: requested and DNS-validated by nixplane. */
+  certificateArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, { message: "is not an ACM certificate ARN" }).optional(),
+  /** Who may reach the internal load balancer; default the VPC's CIDR. */
+  allowedCidrs: z.array(cidr).min(1).optional(),
+});
+
+/**
+ * An optional section can have no default in Pulumi.yaml (the engine then requires it), so those
+ * sections declare `default: {}`, and an empty object means "not configured".
+ */
+const optionalSection = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0 ? undefined : v), schema.optional());
+
 export const configSchema = z
   .strictObject({
     environment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }),
@@ -243,6 +273,10 @@ export const configSchema = z
     dr: drSchema.default({}),
     /** Protect stateful resources (KMS keys, log groups, image bucket) from deletion. */
     protect: z.boolean().default(true),
+    deployRunner: optionalSection(deployRunnerSchema),
+    /** false only for an environment's first bootstrap (before its in-VPC runner exists): nothing in-cluster is registered. */
+    inCluster: z.boolean().default(true),
+    ingress: optionalSection(ingressSchema),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -263,6 +297,10 @@ export const configSchema = z
     }
     if (c.argocd.sso === undefined && c.environment === "prod")
       ctx.addIssue({ code: "custom", path: ["argocd", "sso"], message: "is required in prod: the local admin account must not be the way in" });
+    if (c.argocd.url !== undefined && c.ingress === undefined)
+      ctx.addIssue({ code: "custom", path: ["ingress"], message: `is required with argocd.url: nothing serves ${c.argocd.url} otherwise (set ingress.hostedZoneId)` });
+    if (c.ingress && !c.ingress.allowedCidrs && c.vpc.existing)
+      ctx.addIssue({ code: "custom", path: ["ingress", "allowedCidrs"], message: "is required with vpc.existing: nixplane does not know that VPC's CIDR" });
     if (c.argocd.sso !== undefined && c.argocd.url === undefined)
       ctx.addIssue({ code: "custom", path: ["argocd", "url"], message: "is required with argocd.sso: Argo CD sends the identity provider back to <url>/auth/callback" });
   });

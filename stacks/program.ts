@@ -38,10 +38,12 @@ export async function createProgram(loaded: LoadedConfig) {
     /** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
-    dataKeyArn: platform.crossplane.kmsKeyArn,
-    crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
-    permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,
+    dataKeyArn: platform.crossplane?.kmsKeyArn,
+    crossplaneProviderRoleArn: platform.crossplane?.providerRoleArn,
+    permissionsBoundaryArn: platform.crossplane?.permissionsBoundaryArn,
     /** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
-    iamPathGuardPolicy: platform.crossplane.iamPathGuardPolicy,
+    iamPathGuardPolicy: platform.crossplane?.iamPathGuardPolicy,
+    /** The CodeBuild project of the in-VPC GitHub Actions runner (`runs-on: codebuild-<project>-…`). */
+    deployRunnerProject: platform.deployRunner?.projectName,
   };
 }

@@ -55,6 +55,13 @@ describe("the IAM oracle the policy tests rely on", () => {
     expect(evaluate(p, { action: "kms:CreateGrant", resource: RES })).toBe("ImplicitDeny");
   });
 
+  test("Null tests only whether the key is in the request: \"true\" when absent, \"false\" when present", () => {
+    const p = policy({ Effect: "Allow", Action: "ec2:CreateTags", Resource: "*", Condition: { Null: { "aws:RequestTag/owner": "true", "aws:ResourceTag/owner": "false" } } });
+    expect(evaluate(p, { action: "ec2:CreateTags", resource: RES, context: { "aws:ResourceTag/owner": "x" } })).toBe("Allow");
+    expect(evaluate(p, { action: "ec2:CreateTags", resource: RES, context: { "aws:ResourceTag/owner": "x", "aws:RequestTag/owner": "y" } })).toBe("ImplicitDeny");
+    expect(evaluate(p, { action: "ec2:CreateTags", resource: RES })).toBe("ImplicitDeny");
+  });
+
   test("allowsAll needs every authorization of a call", () => {
     const p = policy({ Effect: "Allow", Action: "iam:CreateRole", Resource: "*" });
     expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }])).toBe(true);

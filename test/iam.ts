@@ -2,7 +2,8 @@
  * Test oracle: the part of IAM's identity-policy evaluation the provider policies rely on, so the tests
  * can state what the providers may and may not do as requests rather than as statement shapes.
  * Modelled: explicit Deny wins, then any Allow, else implicit deny; `*` and `?` wildcards in actions
- * (case-insensitive) and resources; Condition operators StringEquals, StringLike, ArnLike, Bool, where a key
+ * (case-insensitive) and resources; Condition operators Null ("true": the key is absent, "false": present),
+ * StringEquals, StringLike, ArnLike, Bool, where a key
  * absent from the request fails the condition, and their negations StringNotEquals, StringNotLike,
  * ArnNotLike, which hold when no value matches or the key is absent (IAM's rules without ...IfExists). Anything else (NotAction,
  * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
@@ -45,6 +46,11 @@ const NEGATED: Record<string, string> = { StringNotEquals: "StringEquals", Strin
 
 function conditionHolds(condition: Statement["Condition"], context: Record<string, string>): boolean {
   return Object.entries(condition ?? {}).every(([operator, keys]) => {
+    if (operator === "Null")
+      return Object.entries(keys).every(([key, v]) => {
+        const present = Object.keys(context).some((k) => k.toLowerCase() === key.toLowerCase());
+        return String(v).toLowerCase() === "true" ? !present : present;
+      });
     const negated = operator in NEGATED;
     const test = OPERATORS[negated ? NEGATED[operator] : operator];
     if (!test) throw new Error(`iam oracle: condition operator ${operator} is not modelled`);

@@ -46,7 +46,9 @@ describe.each(VARIANTS)("manifests of %s (%s)", (stack, _label, opts) => {
     expect(objects.length).toBeGreaterThanOrEqual(14);
     const errors = objects.flatMap(([file, body]) => crds.validate(YAML.parse(body)).map((e) => `${file}: ${e.path}: ${e.message}`));
     expect(errors).toEqual([]);
-    expect([...manifests.keys()].filter((f) => f.startsWith("helm-")).sort()).toEqual(["helm-nixplane-argocd.yaml", "helm-nixplane-crossplane.yaml"]);
+    // prod serves Argo CD at its URL: the AWS Load Balancer Controller is its third release.
+    const releases = ["helm-nixplane-argocd.yaml", "helm-nixplane-crossplane.yaml", ...(stack === "prod" ? ["helm-nixplane-lbc.yaml"] : [])];
+    expect([...manifests.keys()].filter((f) => f.startsWith("helm-")).sort()).toEqual(releases);
   });
 
   test("the validator does read these kinds: an unknown credentials source, or a misspelt field, is reported", () => {

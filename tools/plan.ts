@@ -4,20 +4,22 @@
  */
 import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
 import { parseArgs, UsageError } from "../lib/cli";
+import { diffPlanDirs, renderPlanDiffText } from "../lib/planDiff";
 import { DEFAULT_STACK, renderSummary, writePlan } from "../lib/planWrite";
 import { EngineConfigError, listStacks, UnknownStackError } from "../lib/stackConfig";
 import { writeTimeline } from "../lib/timeline";
 import { ConfigError } from "../stacks/config";
 
-const USAGE = `usage: npm run plan -- [stack] [--timeline]
+const USAGE = `usage: npm run plan -- [stack] [--timeline] [--diff <base-plan-dir>]
   Runs the nixplane program for one stack under Pulumi's mocks (no AWS account needed) and writes
   plan/<stack>/: resources.json, outputs.json, manifests/ and graph.mmd.
   stack        one of ${listStacks().join(", ")} (default ${DEFAULT_STACK})
   --timeline   also predict the bootstrap time and write timeline.mmd
+  --diff <dir> compare with an earlier plan of the stack (its resources.json): added, removed, replaced, changed
   --help       show this help`;
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { flags: ["help", "timeline"], options: [], positionals: 1 });
+  const args = parseArgs(argv, { flags: ["help", "timeline"], options: ["diff"], positionals: 1 });
   if (args.flags.has("help")) {
     console.log(USAGE);
     return;
@@ -25,6 +27,8 @@ async function main(argv: string[]): Promise<void> {
   const stack = args.positionals[0] ?? DEFAULT_STACK;
   const plan = await writePlan(stack);
   console.log(renderSummary(stack, plan));
+  const base = args.options.get("diff");
+  if (base !== undefined) console.log(`\n${renderPlanDiffText(stack, diffPlanDirs(base, plan.outDir))}`);
   if (args.flags.has("timeline")) await writeTimeline(stack, plan.outDir);
 }
 

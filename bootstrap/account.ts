@@ -1,0 +1,199 @@
+/**
+ * The account bootstrap: what nixplane's pipelines assume, created once per AWS account by an admin
+ * (`pulumi up` in bootstrap/, local state): the versioned, encrypted state bucket; per stack, the KMS key
+ * of its Pulumi secrets (`awskms://alias/nixplane-<stack>`), a deploy role and a preview role; and GitHub's
+ * OIDC provider. Each role trusts only tokens whose `sub` is `repo:<owner>/<repo>:environment:<env>` (the
+ * deploy role: `<stack>`, the preview role: `<stack>-preview`): GitHub puts the environment in `sub` when a
+ * job references one, and only after that environment's protection rules pass does the job run.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CI_ROLE_PATH, ciRoleName, githubEnvironment, secretsKeyAlias, type CiRoleKind } from "../lib/ciRoles";
+import { throwIfInvalid, type Problem } from "../components/validate";
+
+export const ACCOUNT_BOOTSTRAP_TYPE = "nixplane:bootstrap:AccountBootstrap";
+export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
+export const GITHUB_OIDC_ISSUER = "token.actions.githubusercontent.com";
+/** The audience aws-actions/configure-aws-credentials requests. */
+export const STS_AUDIENCE = "sts.amazonaws.com";
+/** Pulumi's DIY backend layout under the bucket (project-scoped stacks). */
+export const PULUMI_PROJECT = "nixplane";
+export const DEPLOY_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess";
+export const PREVIEW_POLICY_ARN = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+
+export interface StackSpec {
+  /** Stack (and environment) name. */
+  name: string;
+  /** Previews need a reviewer's approval (the `<name>-preview` environment's rule). Default: name is prod. */
+  sensitive?: boolean;
+}
+
+export interface AccountBootstrapArgs {
+  /** GitHub `owner/name` the pipelines run in. */
+  repository: string;
+  /** The stacks deployed into this account. */
+  stacks: StackSpec[];
+  /** Name of the state bucket (globally unique). */
+  stateBucket: string;
+  /** Create GitHub's OIDC provider (false when the account already has one: pass its ARN). Default true. */
+  createOidcProvider?: boolean;
+  existingOidcProviderArn?: string;
+}
+
+export function validateAccountBootstrapArgs(args: AccountBootstrapArgs): Problem[] {
+  const problems: Problem[] = [];
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repository)) problems.push({ propertyPath: "repository", reason: `"${args.repository}" is not a GitHub owner/name` });
+  if (args.stacks.length === 0) problems.push({ propertyPath: "stacks", reason: "must list at least one stack" });
+  args.stacks.forEach((s, i) => {
+    if (!/^[a-z][a-z0-9-]{1,15}$/.test(s.name)) problems.push({ propertyPath: `stacks[${i}].name`, reason: `"${s.name}" must be 2-16 lower-case letters, digits or '-'` });
+  });
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.stateBucket)) problems.push({ propertyPath: "stateBucket", reason: `"${args.stateBucket}" is not an S3 bucket name` });
+  if (args.createOidcProvider === false && !args.existingOidcProviderArn) problems.push({ propertyPath: "existingOidcProviderArn", reason: "is required when createOidcProvider is false" });
+  return problems;
+}
+
+export function isSensitive(s: StackSpec): boolean {
+  return s.sensitive ?? s.name === "prod";
+}
+
+/** The GitHub OIDC `sub` a role accepts: the environment's, exactly (no wildcard). */
+export function githubSubject(repository: string, environment: string): string {
+  return `repo:${repository}:environment:${environment}`;
+}
+
+/** Trust of a CI role: GitHub's OIDC provider, the STS audience, and exactly one environment's subject. */
+export function githubTrustPolicy(oidcProviderArn: string, repository: string, environment: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: { Federated: oidcProviderArn },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: { StringEquals: { [`${GITHUB_OIDC_ISSUER}:aud`]: STS_AUDIENCE, [`${GITHUB_OIDC_ISSUER}:sub`]: githubSubject(repository, environment) } },
+    }],
+  });
+}
+
+/** Object keys of one stack in Pulumi's DIY backend (checkpoint, backups, history, locks). */
+export function stateKeys(bucketArn: string, stack: string) {
+  const p = PULUMI_PROJECT;
+  return {
+    checkpoint: [`${bucketArn}/.pulumi/stacks/${p}/${stack}.json`, `${bucketArn}/.pulumi/stacks/${p}/${stack}.json.*`],
+    locks: `${bucketArn}/.pulumi/locks/${p}/${stack}/*`,
+    history: [`${bucketArn}/.pulumi/history/${p}/${stack}/*`, `${bucketArn}/.pulumi/backups/${p}/${stack}/*`],
+  };
+}
+
+/**
+ * What a CI role may do to the backend and its stack's key. Deploy: its stack's state and the key's data
+ * keys. Preview: read its stack's state and take the stack's lock; decrypt only (never re-key). Neither
+ * may touch another stack's state or key (the deploy role's AdministratorAccess is fenced by the Deny).
+ */
+export function stateAccessPolicy(kind: CiRoleKind, opts: { bucketArn: string; stack: string; keyArn: string; otherKeyArns: string[]; otherStacks: string[] }): string {
+  const k = stateKeys(opts.bucketArn, opts.stack);
+  const statements: Record<string, unknown>[] = [
+    { Sid: "ListOwnStack", Effect: "Allow", Action: "s3:ListBucket", Resource: opts.bucketArn },
+    { Sid: "ReadState", Effect: "Allow", Action: ["s3:GetObject"], Resource: [...k.checkpoint, k.locks, ...k.history] },
+    { Sid: "Lock", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [k.locks] },
+    { Sid: "SecretsKey", Effect: "Allow", Action: kind === "deploy" ? ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] : ["kms:Decrypt"], Resource: opts.keyArn },
+  ];
+  if (kind === "deploy") statements.push({ Sid: "WriteState", Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: [...k.checkpoint, ...k.history] });
+  const fence = opts.otherStacks.flatMap((s) => { const o = stateKeys(opts.bucketArn, s); return [...o.checkpoint, o.locks, ...o.history]; });
+  if (fence.length) statements.push({ Sid: "NotOtherStacksState", Effect: "Deny", Action: "s3:*", Resource: fence });
+  if (opts.otherKeyArns.length) statements.push({ Sid: "NotOtherStacksKeys", Effect: "Deny", Action: "kms:*", Resource: opts.otherKeyArns });
+  statements.push({ Sid: "KeepTheBucket", Effect: "Deny", Action: ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "s3:DeleteObjectVersion"], Resource: [opts.bucketArn, `${opts.bucketArn}/*`] });
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Bucket policy: TLS only. */
+export function stateBucketPolicy(bucketArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+  });
+}
+
+/** The GitHub environments to create (their rules live in GitHub, not here): what the README asks for. */
+export function githubEnvironments(stacks: StackSpec[]): { name: string; deploymentBranches: string; requiredReviewers: boolean }[] {
+  return stacks.flatMap((s) => [
+    { name: githubEnvironment(s.name, "deploy"), deploymentBranches: "main", requiredReviewers: isSensitive(s) },
+    { name: githubEnvironment(s.name, "preview"), deploymentBranches: "any", requiredReviewers: isSensitive(s) },
+  ]);
+}
+
+export interface StackCi {
+  deployRoleArn: pulumi.Output<string>;
+  previewRoleArn: pulumi.Output<string>;
+  secretsProvider: pulumi.Output<string>;
+}
+
+export class AccountBootstrap extends pulumi.ComponentResource {
+  readonly stateBucketUrl: pulumi.Output<string>;
+  readonly stacks: Record<string, StackCi>;
+
+  constructor(name: string, args: AccountBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+    throwIfInvalid(ACCOUNT_BOOTSTRAP_TYPE, validateAccountBootstrapArgs(args));
+    super(ACCOUNT_BOOTSTRAP_TYPE, name, {}, opts);
+    const out = createAccountBootstrap(name, args, this);
+    this.stateBucketUrl = out.stateBucketUrl;
+    this.stacks = out.stacks;
+    this.registerOutputs({ stateBucketUrl: this.stateBucketUrl, stacks: this.stacks, githubEnvironments: githubEnvironments(args.stacks) });
+  }
+}
+
+function createAccountBootstrap(name: string, args: AccountBootstrapArgs, parent: pulumi.Resource) {
+  const opts = { parent };
+  const region = aws.getRegionOutput({}, opts).region;
+
+  // The state: never deleted by Pulumi, every version kept, encrypted, private, TLS only.
+  const bucket = new aws.s3.Bucket(`${name}-state`, { bucket: args.stateBucket, forceDestroy: false }, { parent, protect: true });
+  new aws.s3.BucketVersioning(`${name}-state`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-state`, {
+    bucket: bucket.id,
+    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
+  }, opts);
+  new aws.s3.BucketPublicAccessBlock(`${name}-state`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, opts);
+  new aws.s3.BucketOwnershipControls(`${name}-state`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  new aws.s3.BucketPolicy(`${name}-state`, { bucket: bucket.id, policy: bucket.arn.apply(stateBucketPolicy) }, opts);
+
+  const oidcProviderArn: pulumi.Output<string> = args.createOidcProvider === false
+    ? pulumi.output(args.existingOidcProviderArn!)
+    : new aws.iam.OpenIdConnectProvider(`${name}-github`, { url: GITHUB_OIDC_URL, clientIdLists: [STS_AUDIENCE] }, opts).arn;
+
+  const keys = Object.fromEntries(args.stacks.map((s) => {
+    const key = new aws.kms.Key(`${name}-${s.name}-secrets`, {
+      description: `Pulumi secrets of the nixplane stack ${s.name}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+    }, { parent, protect: true });
+    new aws.kms.Alias(`${name}-${s.name}-secrets`, { name: secretsKeyAlias(s.name), targetKeyId: key.keyId }, opts);
+    return [s.name, key];
+  }));
+
+  const stacks: Record<string, StackCi> = {};
+  for (const s of args.stacks) {
+    const others = args.stacks.filter((o) => o.name !== s.name);
+    const role = (kind: CiRoleKind, managedPolicy: string) => {
+      const r = new aws.iam.Role(`${name}-${s.name}-${kind}`, {
+        name: ciRoleName(s.name, kind),
+        path: CI_ROLE_PATH,
+        description: `nixplane ${kind} of ${s.name}: GitHub environment ${githubEnvironment(s.name, kind)} of ${args.repository} only`,
+        assumeRolePolicy: oidcProviderArn.apply((arn) => githubTrustPolicy(arn, args.repository, githubEnvironment(s.name, kind))),
+        maxSessionDuration: 3600 * 4,
+      }, opts);
+      new aws.iam.RolePolicyAttachment(`${name}-${s.name}-${kind}`, { role: r.name, policyArn: managedPolicy }, opts);
+      new aws.iam.RolePolicy(`${name}-${s.name}-${kind}-state`, {
+        role: r.name,
+        policy: pulumi.all([bucket.arn, keys[s.name].arn, pulumi.all(others.map((o) => keys[o.name].arn))]).apply(([bucketArn, keyArn, otherKeyArns]) =>
+          stateAccessPolicy(kind, { bucketArn, stack: s.name, keyArn, otherKeyArns, otherStacks: others.map((o) => o.name) })),
+      }, opts);
+      return r;
+    };
+    stacks[s.name] = {
+      deployRoleArn: role("deploy", DEPLOY_POLICY_ARN).arn,
+      previewRoleArn: role("preview", PREVIEW_POLICY_ARN).arn,
+      secretsProvider: pulumi.interpolate`awskms://${secretsKeyAlias(s.name)}?region=${region}`,
+    };
+  }
+  return { stateBucketUrl: pulumi.interpolate`s3://${bucket.bucket}`, stacks };
+}

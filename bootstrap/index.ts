@@ -1,0 +1,20 @@
+/** Entry point of the account bootstrap (bootstrap/Pulumi.yaml): run once per AWS account by an admin. */
+import * as pulumi from "@pulumi/pulumi";
+import { AccountBootstrap, githubEnvironments, type StackSpec } from "./account";
+
+const config = new pulumi.Config("nixplane-bootstrap");
+const stacks = config.requireObject<StackSpec[]>("stacks");
+const account = new AccountBootstrap("nixplane", {
+  repository: config.require("repository"),
+  stacks,
+  stateBucket: config.require("stateBucket"),
+  createOidcProvider: config.getBoolean("createOidcProvider"),
+  existingOidcProviderArn: config.get("existingOidcProviderArn"),
+});
+
+/** `pulumi login <this>/nixplane`… the backend URL the workflows use (PULUMI_BACKEND_URL). */
+export const stateBucketUrl = account.stateBucketUrl;
+/** Per stack: AWS_DEPLOY_ROLE (environment <stack>), AWS_PREVIEW_ROLE (<stack>-preview), the secrets provider. */
+export const ci = account.stacks;
+/** The GitHub environments to create, with their rules. */
+export const environments = githubEnvironments(stacks);
