@@ -40,6 +40,7 @@ describe("nixos/*.nix", () => {
       "modules/default.nix",
       "modules/eks-node.nix",
       "modules/hardening.nix",
+      "modules/network.nix",
       "modules/nodeadm.nix",
       "modules/options.nix",
       "modules/pause-image.nix",
@@ -69,9 +70,16 @@ describe("nixos/lib", () => {
       evalLib('map (v: [ (lib.kubeletAttr v) (lib.kubeletVersion v) (lib.nodeadmRelease v) ]) [ "1.31" "1.32" "1.33" ]')
         .value,
     ).toEqual([
-      ["kubelet_1_31", "1.31.9", "v20260724"],
-      ["kubelet_1_32", "1.32.5", "v20260724"],
-      ["kubelet_1_33", "1.33.1", "v20260724"],
+      ["kubelet_1_31", "1.31.0", "v20260724"],
+      ["kubelet_1_32", "1.32.8", "v20260724"],
+      ["kubelet_1_33", "1.33.5", "v20260724"],
+    ]);
+  });
+
+  it("points each minor's kubelet at the official node tarball per architecture", () => {
+    expect(evalLib('map (lib.kubeletTarball "1.33") [ "x86_64" "arm64" ]').value).toEqual([
+      { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-amd64.tar.gz", sha512: expect.stringMatching(/^f5e25af8[0-9a-f]{120}$/) },
+      { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-arm64.tar.gz", sha512: expect.stringMatching(/^dbf946b0[0-9a-f]{120}$/) },
     ]);
   });
 
