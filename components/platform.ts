@@ -10,6 +10,7 @@ import { Cluster } from "./cluster";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
 import { Network } from "./network";
+import { readImageLock } from "../lib/imageLock";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
 
 export const PLATFORM_TYPE = "nixplane:index:Platform";
@@ -66,6 +67,8 @@ export class Platform extends pulumi.ComponentResource {
       architectures,
       kubernetesVersion: config.kubernetesVersion,
       amiIds: config.nodeImage.mode === "ami" ? config.nodeImage.amiIds : undefined,
+      lock: config.nodeImage.mode === "lock" ? readImageLock() : undefined,
+      region: config.region,
       drRegion: config.dr.region,
       allowedAccountIds: config.allowedAccountIds,
       protect: config.protect,

@@ -71,7 +71,7 @@
 
         # Cheap: no VM, no image. shellcheck the scripts that run outside Nix too.
         shellcheck = pkgs.runCommand "nixplane-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
-          shellcheck ${./bootstrap}/*.sh ${./build-image.sh}
+          shellcheck ${./bootstrap}/*.sh ${./build-image.sh} ${./update-hashes}
           touch $out
         '';
 
