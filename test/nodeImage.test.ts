@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { imageSources, validateNodeImageArgs, type NodeImageArgs } from "../components/nodeImage";
 import { autoScalingRoleArn } from "../lib/imageKeys";
+import { IMAGE_PIPELINE_STEPS, VM_IMPORT_SECONDS, imagePipelineSeconds, modelledSeconds } from "../lib/latency";
 import { IMAGE_LOCK_PATH, readImageLock } from "../lib/imageLock";
 import { planStack, type Plan } from "./harness";
 
@@ -149,8 +150,7 @@ describe("validation", () => {
 });
 
 describe("latency of images", () => {
-  test("the DR copy is modelled as a cross-region copy, promotion as a same-region re-encrypting copy, each with a source", async () => {
-    const { modelledSeconds } = await import("../lib/latency");
+  test("the DR copy is modelled as a cross-region copy, promotion as a same-region re-encrypting copy, each with a source", () => {
     const facts = (name: string) => ({ type: COPY, name, custom: true, inputs: {} }) as any;
     const dr = modelledSeconds(facts("nixplane-node-image-arm64-dr"));
     const promoted = modelledSeconds(facts("nixplane-node-image-arm64"));
@@ -159,8 +159,7 @@ describe("latency of images", () => {
     expect(promoted.rule!.note).toContain("full (non-incremental) snapshot copy");
   });
 
-  test("the pipeline stage (EBS direct APIs) is modelled faster than the S3 + VM Import it replaced, every step sourced", async () => {
-    const { IMAGE_PIPELINE_STEPS, VM_IMPORT_SECONDS, imagePipelineSeconds } = await import("../lib/latency");
+  test("the pipeline stage (EBS direct APIs) is modelled faster than the S3 + VM Import it replaced, every step sourced", () => {
     const upload = IMAGE_PIPELINE_STEPS.find((s) => s.step.startsWith("coldsnap upload"))!;
     expect(upload.seconds).toBeLessThan(VM_IMPORT_SECONDS.seconds);
     expect(imagePipelineSeconds()).toBe(IMAGE_PIPELINE_STEPS.reduce((n, s) => n + s.seconds, 0));
