@@ -96,3 +96,17 @@ export function renderImageLock(lock: ImageLock): string {
   const images = Object.fromEntries(Object.keys(lock.images).sort().map((k) => [k, lock.images[k]]));
   return JSON.stringify({ region: lock.region, account: lock.account, kmsKeyAlias: lock.kmsKeyAlias, shareWith: [...lock.shareWith].sort(), images }, null, 2) + "\n";
 }
+
+/**
+ * Merges the entries the per-architecture pipeline jobs wrote into the committed lock. Every lock must agree on the
+ * image account, region, key and shareWith: a job that ran against another lock is an error, not a merge.
+ */
+export function mergeImageLocks(base: ImageLock, others: ImageLock[]): ImageLock {
+  const header = (l: ImageLock) => JSON.stringify([l.region, l.account, l.kmsKeyAlias, [...l.shareWith].sort()]);
+  const images = { ...base.images };
+  for (const other of others) {
+    if (header(other) !== header(base)) throw new Error(`lock header ${header(other)} differs from the committed lock's ${header(base)}`);
+    Object.assign(images, other.images);
+  }
+  return { ...base, images };
+}

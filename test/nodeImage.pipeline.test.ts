@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseBuildOutput, parseImageArgs, runImagePipeline, supportedVersions, writeImageLock, type Exec } from "../lib/image";
 import { imageAccountKeyPolicy } from "../lib/imageKeys";
-import { parseImageLock, readImageLock, type ImageLock } from "../lib/imageLock";
+import { mergeImageLocks, parseImageLock, readImageLock, type ImageLock } from "../lib/imageLock";
 
 const HASH = "0123456789abcdfghijklmnpqrsvwxyz";
 const LOCK: ImageLock = { ...readImageLock(), images: {} };
@@ -148,5 +148,43 @@ describe("the lock file", () => {
     writeImageLock(file, readImageLock());
     expect(fs.readFileSync(file, "utf8")).toBe(fs.readFileSync(path.resolve(__dirname, "../nixos/images.lock.json"), "utf8"));
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("merging the per-architecture jobs' locks", () => {
+  const entry = (hash: string, arch: "x86_64" | "arm64") => ({ amiId: "ami-0ddddddddddddddd1", snapshotId: "snap-0eeeeeeeeeeeeeee1", outputHash: hash, name: `nixplane-eks-node-${arch}-k8s1.33-${hash}` });
+
+  test("each job's entry lands in the committed lock", () => {
+    const x = { ...LOCK, images: { "x86_64/1.33": entry(HASH, "x86_64") } };
+    const a = { ...LOCK, images: { "arm64/1.33": entry(HASH, "arm64") } };
+    expect(Object.keys(mergeImageLocks(LOCK, [x, a]).images).sort()).toEqual(["arm64/1.33", "x86_64/1.33"]);
+  });
+
+  test("a job that ran against another image account is refused", () => {
+    expect(() => mergeImageLocks(LOCK, [{ ...LOCK, account: "999999999999" }])).toThrow("differs from the committed lock's");
+  });
+});
+
+describe("the image workflow is its own stage", () => {
+  const YAML = require("yaml") as typeof import("yaml");
+  const wf = (f: string) => YAML.parse(fs.readFileSync(path.resolve(__dirname, "../.github/workflows", f), "utf8"));
+
+  test("each architecture builds on a native runner (no aarch64 build on x86_64)", () => {
+    const include = wf("image.yml").jobs.image.strategy.matrix.include;
+    expect(include).toEqual([{ arch: "x86_64", runner: "ubuntu-24.04" }, { arch: "arm64", runner: "ubuntu-24.04-arm" }]);
+    expect(wf("image.yml").jobs.image["runs-on"]).toBe("${{ matrix.runner }}");
+  });
+
+  test("it runs npm run image with coldsnap, and its own commits to the lock do not re-trigger it", () => {
+    const image = wf("image.yml");
+    expect(JSON.stringify(image.jobs.image.steps)).toContain("npm run image --");
+    expect(JSON.stringify(image.jobs.image.steps)).toContain("nixpkgs#coldsnap");
+    expect(image.on.push.paths).toContain("!nixos/images.lock.json");
+  });
+
+  test("`pulumi up` jobs install no Nix and build no image", () => {
+    const steps = JSON.stringify(wf("deploy.yml").jobs.up.steps);
+    expect(steps).not.toContain("install-nix");
+    expect(steps).not.toContain("build-image");
   });
 });

@@ -12,7 +12,7 @@ function actionlint(file: string) {
 
 describe("GitHub workflows", () => {
   test("there are PR preview, deploy and Nix pipelines", () => {
-    expect(workflows).toEqual(["deploy.yml", "nix.yml", "preview.yml"]);
+    expect(workflows).toEqual(["deploy.yml", "image.yml", "nix.yml", "preview.yml"]);
   });
 
   test.each(workflows)("%s passes actionlint", (file) => {

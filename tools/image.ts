@@ -2,9 +2,10 @@
  * `npm run image -- <arch> <k8s-version>`: build, upload, register and share one node image, and record it in
  * nixos/images.lock.json (commit the change). Needs Nix, coldsnap and the AWS CLI, with credentials for the lock's
  * image account. The logic is lib/image.ts.
+ * `npm run image -- merge <lock>...`: merge the locks the per-architecture CI jobs wrote into the committed one.
  */
 import { spawnSync } from "node:child_process";
-import { IMAGE_LOCK_PATH, readImageLock } from "../lib/imageLock";
+import { IMAGE_LOCK_PATH, mergeImageLocks, readImageLock } from "../lib/imageLock";
 import { parseImageArgs, runImagePipeline, supportedVersions, writeImageLock, type Exec } from "../lib/image";
 
 const exec: Exec = (command, args, opts) => {
@@ -15,6 +16,11 @@ const exec: Exec = (command, args, opts) => {
 };
 
 async function main(): Promise<void> {
+  const [first, ...files] = process.argv.slice(2);
+  if (first === "merge") {
+    writeImageLock(IMAGE_LOCK_PATH, mergeImageLocks(readImageLock(), files.map((f) => readImageLock(f))));
+    return;
+  }
   const { arch, kubernetesVersion } = parseImageArgs(process.argv.slice(2), supportedVersions());
   const result = await runImagePipeline({ arch, kubernetesVersion, lock: readImageLock(), exec, log: (l) => console.error(l) });
   writeImageLock(IMAGE_LOCK_PATH, result.lock);
