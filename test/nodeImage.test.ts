@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import YAML from "yaml";
 import { imageSources, validateNodeImageArgs, type NodeImageArgs } from "../components/nodeImage";
+import { parseMimeParts } from "../components/userdata";
 import { autoScalingRoleArn } from "../lib/imageKeys";
 import { IMAGE_PIPELINE_STEPS, VM_IMPORT_SECONDS, imagePipelineSeconds, modelledSeconds } from "../lib/latency";
 import { IMAGE_LOCK_PATH, readImageLock } from "../lib/imageLock";
@@ -164,5 +166,21 @@ describe("latency of images", () => {
     expect(upload.seconds).toBeLessThan(VM_IMPORT_SECONDS.seconds);
     expect(imagePipelineSeconds()).toBe(IMAGE_PIPELINE_STEPS.reduce((n, s) => n + s.seconds, 0));
     for (const s of IMAGE_PIPELINE_STEPS) expect(s.source.every((u) => u.startsWith("https://"))).toBe(true);
+  });
+});
+
+describe("node labels and taints reach the kubelet through NodeConfig", () => {
+  // With a custom AMI EKS writes no bootstrap: the NodeGroup's labels/taints are not the kubelet's unless user data says so.
+  test("every node group's kubelet flags carry exactly the NodeGroup's labels and taints", async () => {
+    const plan = await planStack("prod");
+    for (const ng of plan.all("aws:eks/nodeGroup:NodeGroup")) {
+      const lt = plan.resources.find((r) => ng.propertyDependencies.launchTemplate?.includes(r.urn))!;
+      const doc = YAML.parse(parseMimeParts(Buffer.from(lt.inputs.userData as string, "base64").toString()).find((p) => p.contentType === "application/node.eks.aws")!.body);
+      const labels = Object.entries(ng.inputs.labels as Record<string, string>).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(",");
+      expect(doc.spec.kubelet.flags[0]).toBe(`--node-labels=${labels}`);
+      expect(labels).toContain("nixplane.io/node-group=");
+      const taints = (ng.inputs.taints as any[] | undefined) ?? [];
+      if (taints.length > 0) expect(doc.spec.kubelet.flags[1]).toMatch(/^--register-with-taints=/);
+    }
   });
 });
