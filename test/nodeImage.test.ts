@@ -184,3 +184,33 @@ describe("node labels and taints reach the kubelet through NodeConfig", () => {
     }
   });
 });
+
+describe("the system pool: tainted for applications, tolerated and preferred by the platform's controllers", () => {
+  const TOLERATION = { key: "nixplane.io/system", operator: "Exists", effect: "NoSchedule" };
+  const PREFER = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: "nixplane.io/pool", operator: "In", values: ["system"] }] } }] } };
+
+  test("prod taints the system pool, and its label is the one the controllers prefer", async () => {
+    const plan = await planStack("prod");
+    const ng = plan.all("aws:eks/nodeGroup:NodeGroup").find((n) => (n.inputs.labels as Record<string, string>)["nixplane.io/pool"] === "system")!;
+    expect(ng.inputs.taints).toEqual([{ key: "nixplane.io/system", value: "true", effect: "NO_SCHEDULE" }]);
+  });
+
+  // crossplane chart values.yaml: tolerations, affinity, rbacManager.tolerations, rbacManager.affinity.
+  test("Crossplane and its RBAC manager tolerate the taint and prefer the pool", async () => {
+    const plan = await planStack("prod");
+    const values = plan.find("kubernetes:helm.sh/v3:Release", "nixplane-crossplane").inputs.values as any;
+    expect(values.tolerations).toEqual([TOLERATION]);
+    expect(values.affinity).toEqual(PREFER);
+    expect(values.rbacManager).toEqual({ tolerations: [TOLERATION], affinity: PREFER });
+  });
+
+  // argo-helm charts/argo-cd: global.tolerations and global.affinity.nodeAffinity (type soft = preferred) for every
+  // component (templates/_common.tpl); redis-ha is a subchart with its own tolerations.
+  test("every Argo CD component (and redis-ha in HA) tolerates the taint and prefers the pool", async () => {
+    const plan = await planStack("prod");
+    const values = plan.find("kubernetes:helm.sh/v3:Release", "nixplane-argocd").inputs.values as any;
+    expect(values.global.tolerations).toEqual([TOLERATION]);
+    expect(values.global.affinity.nodeAffinity).toEqual({ type: "soft", matchExpressions: [{ key: "nixplane.io/pool", operator: "In", values: ["system"] }] });
+    expect(values["redis-ha"]).toMatchObject({ enabled: true, tolerations: [TOLERATION], haproxy: { tolerations: [TOLERATION] } });
+  });
+});
