@@ -14,7 +14,7 @@ const EVAL_NODE = path.resolve(__dirname, "fixtures/nixos/eval-node.nix");
 interface Evaluated<T> { failedAssertions: string[]; value: T }
 
 /** Evaluates the node modules (plus `modules`, Nix module expressions) and returns `select config`. */
-export function evalNode<T = any>(select: string, opts: { modules?: string[]; goVersion?: string; system?: string; nixosDir?: string } = {}): Evaluated<T> {
+function evalNode<T = any>(select: string, opts: { modules?: string[]; goVersion?: string; system?: string; nixosDir?: string } = {}): Evaluated<T> {
   const args = [
     `lib = import ${NIXPKGS_LIB};`,
     `nixos = ${opts.nixosDir ?? NIXOS_DIR};`,
