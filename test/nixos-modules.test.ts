@@ -165,8 +165,8 @@ describe("packages", () => {
     );
   });
 
-  test("lib.fakeHash appears only in fetch-pinned.nix and the ECR provider's vendor hash, the documented first step of nixos/update-hashes", () => {
-    const hits = spawnSync("grep", ["-rl", "fakeHash", NIXOS_DIR], { encoding: "utf8" }).stdout.trim().split("\n").map((f) => path.relative(NIXOS_DIR, f)).sort();
+  test("in Nix, lib.fakeHash appears only in fetch-pinned.nix and the ECR provider's vendor hash, the documented first step of nixos/update-hashes", () => {
+    const hits = spawnSync("grep", ["-rl", "--include=*.nix", "fakeHash", NIXOS_DIR], { encoding: "utf8" }).stdout.trim().split("\n").map((f) => path.relative(NIXOS_DIR, f)).sort();
     expect(hits).toEqual(["pkgs/ecr-credential-provider/default.nix", "pkgs/fetch-pinned.nix"]);
   });
 });
