@@ -2,12 +2,14 @@
 # location (dl.k8s.io) and checked against the sha512 the Kubernetes CHANGELOG
 # publishes for the node tarball. nixpkgs carries one Kubernetes version per
 # channel; EKS nodes must match the control plane's minor, so each supported
-# minor gets its own kubelet here. Upstream builds it static (CGO off), so it
-# runs on NixOS as shipped.
+# minor gets its own kubelet here. kubelet is not among the static binaries of
+# Kubernetes' release build (KUBE_STATIC_LIBRARIES in hack/lib/golang.sh): it
+# links glibc dynamically, so autoPatchelfHook points it at NixOS' loader.
 {
   lib,
   stdenv,
   fetchurl,
+  autoPatchelfHook,
   version,
   # { url, sha512 } from lib.kubeletTarball.
   tarball,
@@ -17,6 +19,8 @@ stdenv.mkDerivation {
   inherit version;
 
   src = fetchurl { inherit (tarball) url sha512; };
+
+  nativeBuildInputs = [ autoPatchelfHook ];
 
   dontConfigure = true;
   dontBuild = true;
