@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { amiName } from "../lib/imageLock";
 import { NIXOS_DIR, requireNixInstantiate } from "./fixtures/nixos/harness";
 
 function nixFiles(dir: string): string[] {
@@ -103,6 +104,10 @@ describe("nixos/lib", () => {
         (lib.amiName { arch = "arm64"; kubernetesVersion = "1.31"; outputHash = "${HASH}"; })
       ]`).value,
     ).toEqual([`nixplane-eks-node-x86_64-k8s1.33-${HASH}`, `nixplane-eks-node-arm64-k8s1.31-${HASH}`]);
+  });
+
+  it("names AMIs exactly as the image pipeline and the program do (lib/imageLock.ts amiName)", () => {
+    expect(evalLib(`lib.amiName { arch = "arm64"; kubernetesVersion = "1.32"; outputHash = "${HASH}"; }`).value).toBe(amiName("arm64", "1.32", HASH));
   });
 
   it.each([
