@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { argocdHealthCustomizations } from "./argocdHealth";
 import { throwIfInvalid, type Problem } from "./validate";
+import { SYSTEM_POOL_LABEL, systemPoolTolerations } from "./systemPool";
 
 export const ARGOCD_TYPE = "nixplane:argocd:ArgoCD";
 export const ARGOCD_CHART = { chart: "argo-cd", repo: "https://argoproj.github.io/argo-helm" };
@@ -128,13 +129,19 @@ export function argocdValues(opts: { ha: boolean; sso?: SsoSettings; url?: strin
   const replicas = ha ? ARGOCD_HA_REPLICAS : 1;
   return {
     // The chart's ingress and certificate hosts come from global.domain: the host name, no port.
-    ...(url ? { global: { domain: new URL(url).hostname } } : {}),
+    // global.tolerations and global.affinity.nodeAffinity (type soft: preferred) reach every component
+    // (argo-helm charts/argo-cd values.yaml, templates/_common.tpl); redis-ha is a subchart with its own.
+    global: {
+      ...(url ? { domain: new URL(url).hostname } : {}),
+      tolerations: systemPoolTolerations(),
+      affinity: { podAntiAffinity: "soft", nodeAffinity: { type: "soft", matchExpressions: [{ key: SYSTEM_POOL_LABEL.key, operator: "In", values: [SYSTEM_POOL_LABEL.value] }] } },
+    },
     fullnameOverride: ARGOCD_FULLNAME,
     crds: { install: true, keep: true },
     dex: { enabled: false },
     // argocd-cmd-params-cm: behind the ALB (which holds the certificate) the server runs without TLS.
     configs: { cm, ...(opts.tlsAtLoadBalancer ? { params: { "server.insecure": true } } : {}), ...(sso ? { rbac: rbacPolicy(sso) } : {}) },
-    "redis-ha": { enabled: ha },
+    "redis-ha": { enabled: ha, tolerations: systemPoolTolerations(), haproxy: { tolerations: systemPoolTolerations() } },
     controller: { replicas: 1 },
     server: { replicas },
     repoServer: { replicas },

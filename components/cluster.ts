@@ -7,7 +7,7 @@ import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ROOT_DEVICE_NAME, type Architecture } from "./nodeImage";
-import { renderNodeUserData, type Taint } from "./userdata";
+import { nodeGroupLabels, renderNodeUserData, type Taint } from "./userdata";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const CLUSTER_TYPE = "nixplane:cluster:Cluster";
@@ -325,7 +325,7 @@ interface NodeGroupContext {
 function createNodeGroup(name: string, g: NodeGroupArgs, ctx: NodeGroupContext, parent: pulumi.Resource): aws.eks.NodeGroup {
   const groupName = nodeGroupName(g);
   const userData = pulumi.all([ctx.clusterName, ctx.endpoint, ctx.certificateAuthority]).apply(([clusterName, apiServerEndpoint, certificateAuthority]) =>
-    Buffer.from(renderNodeUserData({ clusterName, apiServerEndpoint, certificateAuthority, serviceCidr: ctx.serviceCidr, labels: g.labels, taints: g.taints })).toString("base64"));
+    Buffer.from(renderNodeUserData({ clusterName, apiServerEndpoint, certificateAuthority, serviceCidr: ctx.serviceCidr, labels: nodeGroupLabels(g.name, g.labels), taints: g.taints })).toString("base64"));
 
   const template = new aws.ec2.LaunchTemplate(`${name}-${groupName}`, {
     description: `NixOS EKS nodes of ${groupName}`,
@@ -353,7 +353,7 @@ function createNodeGroup(name: string, g: NodeGroupArgs, ctx: NodeGroupContext, 
     launchTemplate: { id: template.id, version: template.latestVersion.apply(String) },
     scalingConfig: { minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize },
     updateConfig: { maxUnavailable: g.maxUnavailable ?? 1 },
-    labels: { ...g.labels, "nixplane.io/node-group": g.name },
+    labels: nodeGroupLabels(g.name, g.labels),
     taints: (g.taints ?? []).map((t) => ({ key: t.key, value: t.value, effect: eksTaintEffect(t.effect) })),
   }, {
     parent,

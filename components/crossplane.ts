@@ -15,6 +15,7 @@ import {
   providerPermissionsPolicy, providerTrustPolicy, reservedIamPathPolicy, type ProviderAuthMode,
 } from "./iamPolicies";
 import { throwIfInvalid, type Problem } from "./validate";
+import { systemPoolAffinity, systemPoolTolerations } from "./systemPool";
 
 export const CROSSPLANE_TYPE = "nixplane:crossplane:Crossplane";
 export const CROSSPLANE_CHART = { chart: "crossplane", repo: "https://charts.crossplane.io/stable" };
@@ -111,10 +112,14 @@ export const functionPackage = (fn: string, version: string) => `${PACKAGE_REGIS
  * so only the kinds of our own ManagedResourceActivationPolicy get CRDs.
  */
 export function crossplaneValues(replicas: number, resources: typeof DEFAULT_CROSSPLANE_RESOURCES): Record<string, unknown> {
+  // Chart values tolerations/affinity and rbacManager.tolerations/affinity (cluster/charts/crossplane/values.yaml).
   return {
     replicas,
     resourcesCrossplane: resources,
     provider: { defaultActivations: [] },
+    tolerations: systemPoolTolerations(),
+    affinity: systemPoolAffinity(),
+    rbacManager: { tolerations: systemPoolTolerations(), affinity: systemPoolAffinity() },
   };
 }
 

@@ -1,55 +1,51 @@
 /**
- * The NixOS node image. `build`: Nix builds the image from nixos/, Pulumi uploads it to a private
- * bucket, imports it as an EBS snapshot and registers an AMI named after the Nix output hash, so the
- * same sources always give the same AMI and never replace nodes. `ami`: existing AMIs, by ID or by
- * the tag `build` writes. Either way, an optional copy goes to the DR region.
+ * The NixOS node image, as the program sees it. Images are built and registered by the image pipeline (its own
+ * stage: `npm run image`, .github/workflows/image.yml), never inside `pulumi up`; the program reads the committed
+ * image lock (nixos/images.lock.json). `lock`: the lock's image for each architecture; an environment in another
+ * account than the image account copies it under its own KMS key (cross-account promotion: it runs the exact image,
+ * bytes and Nix output hash, the image account ran). `ami`: explicit AMI IDs. Either way an optional copy goes to
+ * the DR region under a key in that region.
  */
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { nodeImageKeyPolicy } from "../lib/imageKeys";
+import { amiName, lockKey, type Architecture, type ImageLock, type LockedImage } from "../lib/imageLock";
 import { throwIfInvalid, type Problem } from "./validate";
 
+export { amiName, type Architecture } from "../lib/imageLock";
 export const NODE_IMAGE_TYPE = "nixplane:nodeimage:NixosNodeImage";
-export const NODE_IMAGE_MODES = ["build", "ami"] as const;
+export const NODE_IMAGE_MODES = ["lock", "ami"] as const;
 export type NodeImageMode = (typeof NODE_IMAGE_MODES)[number];
-export type Architecture = "x86_64" | "arm64";
 export const IMAGE_TAG_KEY = "nixplane:image";
+export const OUTPUT_HASH_TAG_KEY = "nixplane:output-hash";
 /** NixOS' Amazon image registers its root disk as /dev/xvda. */
 export const ROOT_DEVICE_NAME = "/dev/xvda";
+/** KMS deletion window for the image keys: the longest, since every copy depends on its key. */
+export const IMAGE_KEY_DELETION_WINDOW_DAYS = 30;
 const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 
 export interface NodeImageArgs {
-  /** `build` (from nixos/) or `ami` (existing images). */
+  /** `lock` (default in config: the committed image lock) or `ami` (explicit IDs). */
   mode: NodeImageMode;
   /** The architectures the node groups use. */
   architectures: Architecture[];
   kubernetesVersion: string;
-  /** With mode `ami`: the AMI per architecture; an architecture left out is looked up by tag. */
+  /** With mode `ami`: the AMI for every architecture. */
   amiIds?: Partial<Record<Architecture, string>>;
-  /** With mode `build`: the flake folder. Default `<repo>/nixos`. */
-  flakeDir?: string;
-  /** Copy every AMI to this region (disaster recovery). Default none. */
+  /** With mode `lock`: the parsed image lock. */
+  lock?: ImageLock;
+  /** The stack's region (where its nodes run). */
+  region: string;
+  /** The accounts the stack may deploy to; decides whether the lock's images are the stack's own or copied. */
+  allowedAccountIds: string[];
+  /** Copy every AMI to this region (disaster recovery), under a key there. Default none. */
   drRegion?: string;
-  /** Account guard for the DR region's provider. */
-  allowedAccountIds?: string[];
-  /** Protect the image bucket. Default true. */
+  /** Protect the image keys. Default true. */
   protect?: boolean;
 }
 
-/** What nixos/build-image.sh prints: one JSON line. */
-export interface BuildOutput {
-  arch: Architecture;
-  kubernetesVersion: string;
-  storePath: string;
-  imagePath: string;
-  /** The 32-character Nix store hash of the image derivation's output. */
-  outputHash: string;
-  format: "vpc" | "raw";
-  bootMode: "uefi" | "legacy-bios";
-}
+/** How the stack gets each image: the lock's AMI as is, or a copy into the stack's account/region. */
+export type ImageSource = { kind: "ami"; amiId: string } | { kind: "own"; image: LockedImage } | { kind: "copy"; image: LockedImage; sourceRegion: string };
 
 export function validateNodeImageArgs(args: NodeImageArgs): Problem[] {
   const problems: Problem[] = [];
@@ -57,83 +53,40 @@ export function validateNodeImageArgs(args: NodeImageArgs): Problem[] {
   if (args.architectures.length === 0) problems.push({ propertyPath: "architectures", reason: "must name at least one architecture" });
   for (const [arch, id] of Object.entries(args.amiIds ?? {})) {
     if (id !== undefined && !AMI_ID.test(id)) problems.push({ propertyPath: `amiIds.${arch}`, reason: `"${id}" is not an AMI ID (ami-[0-9a-f]{8,17})` });
-    if (args.mode === "build" && id !== undefined) problems.push({ propertyPath: `amiIds.${arch}`, reason: "is only used with mode \"ami\"" });
+    if (args.mode === "lock" && id !== undefined) problems.push({ propertyPath: `amiIds.${arch}`, reason: "is only used with mode \"ami\"" });
   }
+  if (args.mode === "ami") {
+    for (const arch of args.architectures)
+      if (args.amiIds?.[arch] === undefined) problems.push({ propertyPath: `amiIds.${arch}`, reason: `is required with mode "ami": a node group is ${arch}` });
+  }
+  if (args.mode === "lock") {
+    const lock = args.lock;
+    if (!lock) problems.push({ propertyPath: "lock", reason: "is required with mode \"lock\"" });
+    else {
+      for (const arch of args.architectures) {
+        const key = lockKey(arch, args.kubernetesVersion);
+        if (!lock.images[key]) problems.push({ propertyPath: `lock.images.${key}`, reason: `is missing: run the image pipeline (npm run image -- ${arch} ${args.kubernetesVersion}) and commit nixos/images.lock.json` });
+      }
+      const own = args.allowedAccountIds.includes(lock.account);
+      if (!own && !args.allowedAccountIds.some((a) => lock.shareWith.includes(a)))
+        problems.push({ propertyPath: "allowedAccountIds", reason: `${JSON.stringify(args.allowedAccountIds)} is neither the image account ${lock.account} nor in the lock's shareWith ${JSON.stringify(lock.shareWith)}: the pipeline shares images only with those` });
+    }
+  }
+  if (args.drRegion !== undefined && args.drRegion === args.region) problems.push({ propertyPath: "drRegion", reason: `"${args.drRegion}" is the stack's region` });
   return problems;
 }
 
-/** Every file under `dir`, sorted, skipping build results: what decides whether the image changes. */
-function sourceFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name.startsWith("result") || e.name === ".direnv") continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/**
- * Content hash of the flake sources (paths and bytes). It triggers the Nix build: unchanged sources
- * run nothing at all, so `pulumi up` stays fast and nodes stay put.
- */
-export function sourceHash(dir: string): string {
-  const h = createHash("sha256");
-  for (const file of sourceFiles(dir)) {
-    h.update(path.relative(dir, file)).update("\0").update(fs.readFileSync(file)).update("\0");
+/** Where each architecture's image comes from. Pure: the plan's shape follows from config and the lock alone. */
+export function imageSources(args: NodeImageArgs): Record<string, ImageSource> {
+  const out: Record<string, ImageSource> = {};
+  for (const arch of args.architectures) {
+    if (args.mode === "ami") { out[arch] = { kind: "ami", amiId: args.amiIds![arch]! }; continue; }
+    const lock = args.lock!;
+    const image = lock.images[lockKey(arch, args.kubernetesVersion)];
+    const own = args.allowedAccountIds.includes(lock.account) && lock.region === args.region;
+    out[arch] = own ? { kind: "own", image } : { kind: "copy", image, sourceRegion: lock.region };
   }
-  return h.digest("hex");
-}
-
-const NIX_HASH = /^[0-9a-df-np-sv-z]{32}$/;
-
-export function parseBuildOutput(stdout: string): BuildOutput {
-  const line = stdout.trim().split("\n").pop() ?? "";
-  let out: BuildOutput;
-  try {
-    out = JSON.parse(line);
-  } catch {
-    throw new Error(`nixos/build-image.sh printed no JSON line: ${JSON.stringify(line.slice(0, 200))}`);
-  }
-  if (!NIX_HASH.test(out.outputHash ?? "")) throw new Error(`nixos/build-image.sh: outputHash ${JSON.stringify(out.outputHash)} is not a Nix store hash`);
   return out;
-}
-
-/** AMI name: architecture, Kubernetes version and the Nix output hash. Same sources, same name. */
-export function amiName(arch: Architecture, kubernetesVersion: string, outputHash: string): string {
-  return `nixplane-eks-node-${arch}-k8s${kubernetesVersion}-${outputHash}`;
-}
-
-/** The tag value `build` writes and `ami` mode looks up. */
-export function imageTag(arch: Architecture, kubernetesVersion: string): string {
-  return `eks-node-${arch}-k8s${kubernetesVersion}`;
-}
-
-/** EC2 snapshot import speaks VHD for the NixOS "vpc" format. */
-export function importFormat(format: BuildOutput["format"]): string {
-  return format === "vpc" ? "VHD" : "RAW";
-}
-
-/** Trust and permissions of the VM Import service role (docs: "Required service role" of VM Import). */
-export function vmimportTrustPolicy(): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "vmie.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "sts:Externalid": "vmimport" } } }],
-  });
-}
-
-export function vmimportPolicy(bucketArn: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"], Resource: [bucketArn, `${bucketArn}/*`] },
-      { Effect: "Allow", Action: ["ec2:ModifySnapshotAttribute", "ec2:CopySnapshot", "ec2:RegisterImage", "ec2:Describe*"], Resource: "*" },
-    ],
-  });
 }
 
 export class NixosNodeImage extends pulumi.ComponentResource {
@@ -145,103 +98,75 @@ export class NixosNodeImage extends pulumi.ComponentResource {
   constructor(name: string, args: NodeImageArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(NODE_IMAGE_TYPE, validateNodeImageArgs(args));
     super(NODE_IMAGE_TYPE, name, {}, opts);
-    this.amiIds = args.mode === "build" ? buildImages(name, args, this) : existingImages(name, args, this);
-    this.drAmiIds = args.drRegion ? copyToDr(name, args, this.amiIds, this) : {};
+    const created = createNodeImages(name, args, this);
+    this.amiIds = created.amiIds;
+    this.drAmiIds = created.drAmiIds;
     this.registerOutputs({ amiIds: this.amiIds, drAmiIds: this.drAmiIds });
   }
 }
 
-function buildImages(name: string, args: NodeImageArgs, parent: pulumi.Resource): Partial<Record<Architecture, pulumi.Output<string>>> {
-  const opts = { parent };
-  const flakeDir = args.flakeDir ?? path.resolve(__dirname, "..", "nixos");
-  const sources = sourceHash(flakeDir);
+/** A customer-managed key for node image copies, usable by the account and its Auto Scaling role. */
+function imageKey(name: string, description: string, parent: pulumi.Resource, protect: boolean, provider?: aws.Provider): aws.kms.Key {
+  const account = aws.getCallerIdentityOutput({}, { parent, provider }).accountId;
+  const key = new aws.kms.Key(name, {
+    description,
+    enableKeyRotation: true,
+    deletionWindowInDays: IMAGE_KEY_DELETION_WINDOW_DAYS,
+    policy: account.apply(nodeImageKeyPolicy),
+  }, { parent, provider, protect });
+  new aws.kms.Alias(name, { name: pulumi.interpolate`alias/nixplane/${name}`, targetKeyId: key.keyId }, { parent, provider });
+  return key;
+}
+
+function imageTags(arch: Architecture, kubernetesVersion: string, outputHash: string): Record<string, string> {
+  return { [IMAGE_TAG_KEY]: `eks-node-${arch}-k8s${kubernetesVersion}`, [OUTPUT_HASH_TAG_KEY]: outputHash };
+}
+
+function createNodeImages(name: string, args: NodeImageArgs, parent: pulumi.Resource) {
   const protect = args.protect ?? true;
+  const sources = imageSources(args);
+  const amiIds: Partial<Record<Architecture, pulumi.Output<string>>> = {};
+  const hashes: Partial<Record<Architecture, string>> = {};
 
-  const bucket = new aws.s3.Bucket(`${name}-images`, { forceDestroy: false }, { parent, protect });
-  new aws.s3.BucketPublicAccessBlock(`${name}-images`, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, opts);
-  new aws.s3.BucketOwnershipControls(`${name}-images`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
-  new aws.s3.BucketVersioning(`${name}-images`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
-  new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-images`, {
-    bucket: bucket.id,
-    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-  }, opts);
-
-  const role = new aws.iam.Role(`${name}-vmimport`, { assumeRolePolicy: vmimportTrustPolicy() }, opts);
-  const rolePolicy = new aws.iam.RolePolicy(`${name}-vmimport`, { role: role.id, policy: bucket.arn.apply(vmimportPolicy) }, opts);
-
-  const amis: Partial<Record<Architecture, pulumi.Output<string>>> = {};
+  const copies = Object.values(sources).some((s) => s.kind === "copy");
+  const key = copies ? imageKey(`${name}-images`, "nixplane node images promoted into this account", parent, protect) : undefined;
   for (const arch of args.architectures) {
-    const build = new command.local.Command(`${name}-build-${arch}`, {
-      create: `bash build-image.sh --arch ${arch} --kubernetes-version ${args.kubernetesVersion}`,
-      dir: flakeDir,
-      environment: { NIX_CONFIG: "experimental-features = nix-command flakes" },
-      // Re-run only when the sources, the architecture or the Kubernetes version change.
-      triggers: [sources, arch, args.kubernetesVersion],
-      logging: "stderr",
-    }, opts);
-    const out = build.stdout.apply(parseBuildOutput);
-
-    const object = new aws.s3.BucketObjectv2(`${name}-image-${arch}`, {
-      bucket: bucket.id,
-      key: out.apply((o) => `images/${arch}/${o.outputHash}.${o.format === "vpc" ? "vhd" : "raw"}`),
-      source: out.apply((o) => new pulumi.asset.FileAsset(o.imagePath)),
-    }, opts);
-
-    const snapshot = new aws.ebs.SnapshotImport(`${name}-${arch}`, {
-      description: out.apply((o) => `NixOS EKS node ${arch} k8s ${args.kubernetesVersion} ${o.outputHash}`),
-      diskContainer: { format: out.apply((o) => importFormat(o.format)), userBucket: { s3Bucket: bucket.id, s3Key: object.key } },
-      roleName: role.name,
+    const source = sources[arch];
+    if (source.kind === "ami") { amiIds[arch] = pulumi.output(source.amiId); continue; }
+    hashes[arch] = source.image.outputHash;
+    if (source.kind === "own") { amiIds[arch] = pulumi.output(source.image.amiId); continue; }
+    // Named after the output hash: the same lock entry always gives the same copy, so nodes are replaced only when
+    // the image pipeline has built different Nix sources.
+    const copy = new aws.ec2.AmiCopy(`${name}-${arch}`, {
+      name: source.image.name,
+      description: `NixOS EKS node ${arch} k8s ${args.kubernetesVersion} ${source.image.outputHash}, promoted from ${source.image.amiId}`,
+      sourceAmiId: source.image.amiId,
+      sourceAmiRegion: source.sourceRegion,
       encrypted: true,
-      tags: { Name: `${name}-${arch}` },
-    }, { parent, dependsOn: [rolePolicy] });
-
-    const ami = new aws.ec2.Ami(`${name}-${arch}`, {
-      name: out.apply((o) => amiName(arch, args.kubernetesVersion, o.outputHash)),
-      description: `NixOS EKS worker, Kubernetes ${args.kubernetesVersion}, ${arch}`,
-      architecture: arch,
-      virtualizationType: "hvm",
-      rootDeviceName: ROOT_DEVICE_NAME,
-      enaSupport: true,
-      bootMode: out.apply((o) => o.bootMode),
-      imdsSupport: "v2.0",
-      ebsBlockDevices: [{ deviceName: ROOT_DEVICE_NAME, snapshotId: snapshot.id, volumeType: "gp3", deleteOnTermination: true }],
-      tags: { Name: `${name}-${arch}`, [IMAGE_TAG_KEY]: imageTag(arch, args.kubernetesVersion), "nixplane:output-hash": out.apply((o) => o.outputHash) },
-    }, opts);
-    amis[arch] = ami.id;
+      kmsKeyId: key!.arn,
+      tags: imageTags(arch, args.kubernetesVersion, source.image.outputHash),
+    }, { parent });
+    amiIds[arch] = copy.id;
   }
-  return amis;
-}
 
-function existingImages(name: string, args: NodeImageArgs, parent: pulumi.Resource): Partial<Record<Architecture, pulumi.Output<string>>> {
-  const amis: Partial<Record<Architecture, pulumi.Output<string>>> = {};
-  for (const arch of args.architectures) {
-    const id = args.amiIds?.[arch];
-    amis[arch] = id !== undefined
-      ? pulumi.output(id)
-      : aws.ec2.getAmiOutput({
-          owners: ["self"],
-          mostRecent: true,
-          filters: [{ name: `tag:${IMAGE_TAG_KEY}`, values: [imageTag(arch, args.kubernetesVersion)] }, { name: "architecture", values: [arch] }],
-        }, { parent }).id;
+  const drAmiIds: Partial<Record<Architecture, pulumi.Output<string>>> = {};
+  if (args.drRegion) {
+    const provider = new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
+    const drKey = imageKey(`${name}-images-dr`, `nixplane node images, DR copies in ${args.drRegion}`, parent, protect, provider);
+    for (const arch of args.architectures) {
+      const hash = hashes[arch];
+      const copy = new aws.ec2.AmiCopy(`${name}-${arch}-dr`, {
+        // Named after its source: the same source AMI always gives the same copy.
+        name: hash ? amiName(arch, args.kubernetesVersion, hash) : pulumi.interpolate`nixplane-eks-node-${arch}-k8s${args.kubernetesVersion}-copy-of-${amiIds[arch]!}`,
+        description: `DR copy of the ${arch} NixOS EKS node image`,
+        sourceAmiId: amiIds[arch]!,
+        sourceAmiRegion: args.region,
+        encrypted: true,
+        kmsKeyId: drKey.arn,
+        tags: hash ? imageTags(arch, args.kubernetesVersion, hash) : { [IMAGE_TAG_KEY]: `eks-node-${arch}-k8s${args.kubernetesVersion}` },
+      }, { parent, provider });
+      drAmiIds[arch] = copy.id;
+    }
   }
-  return amis;
-}
-
-function copyToDr(name: string, args: NodeImageArgs, amis: Partial<Record<Architecture, pulumi.Output<string>>>, parent: pulumi.Resource) {
-  const provider = new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
-  const sourceRegion = aws.getRegionOutput({}, { parent }).region;
-  const copies: Partial<Record<Architecture, pulumi.Output<string>>> = {};
-  for (const arch of args.architectures) {
-    const copy = new aws.ec2.AmiCopy(`${name}-${arch}-dr`, {
-      // Named after its source: the same source AMI always gives the same copy.
-      name: pulumi.interpolate`nixplane-eks-node-${arch}-k8s${args.kubernetesVersion}-copy-of-${amis[arch]!}`,
-      description: `DR copy of the ${arch} NixOS EKS node image`,
-      sourceAmiId: amis[arch]!,
-      sourceAmiRegion: sourceRegion,
-      encrypted: true,
-      tags: { [IMAGE_TAG_KEY]: imageTag(arch, args.kubernetesVersion) },
-    }, { parent, provider });
-    copies[arch] = copy.id;
-  }
-  return copies;
+  return { amiIds, drAmiIds };
 }

@@ -13,6 +13,7 @@ import { LoadBalancerController } from "./loadBalancerController";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
 import { Network } from "./network";
+import { readImageLock } from "../lib/imageLock";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
 
 export const PLATFORM_TYPE = "nixplane:index:Platform";
@@ -73,6 +74,8 @@ export class Platform extends pulumi.ComponentResource {
       architectures,
       kubernetesVersion: config.kubernetesVersion,
       amiIds: config.nodeImage.mode === "ami" ? config.nodeImage.amiIds : undefined,
+      lock: config.nodeImage.mode === "lock" ? readImageLock() : undefined,
+      region: config.region,
       drRegion: config.dr.region,
       allowedAccountIds: config.allowedAccountIds,
       protect: config.protect,

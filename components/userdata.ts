@@ -25,6 +25,18 @@ export interface NodeUserDataArgs {
   taints?: Taint[];
 }
 
+/** Label every nixplane node carries with its node group's name. */
+export const NODE_GROUP_LABEL = "nixplane.io/node-group";
+
+/**
+ * A node group's Kubernetes labels: its own plus its name. With a custom AMI EKS does not write the kubelet's
+ * bootstrap, so labels and taints reach the node only through the NodeConfig's kubelet flags; the NodeGroup API object
+ * carries the same set, so one function feeds both.
+ */
+export function nodeGroupLabels(groupName: string, labels: Record<string, string> = {}): Record<string, string> {
+  return { ...labels, [NODE_GROUP_LABEL]: groupName };
+}
+
 /** The NodeConfig object nodeadm reads. */
 export function nodeConfig(args: NodeUserDataArgs): Record<string, unknown> {
   const flags: string[] = [];

@@ -108,30 +108,18 @@ export const LATENCY: LatencyRule[] = [
   { type: "aws:ec2/flowLog:FlowLog", seconds: 5, source: ["https://github.com/pulumi/pulumi-aws/issues/2411"], note: "synchronous, retried while the delivery role propagates (~2 s)" },
   { type: "aws:ec2/launchTemplate:LaunchTemplate", seconds: 2, source: ["https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html"], note: "synchronous API; estimate" },
 
-  // ── Node image: Nix build → S3 → snapshot → AMI → DR copy ────────────────────────────────────
+  // ── Node image: copies of the pipeline's images (the build itself is its own stage: IMAGE_PIPELINE_STEPS) ───
   {
-    type: "command:local:Command", seconds: 600,
-    source: ["https://github.com/NixOS/nixpkgs/issues/20471", "https://github.com/input-output-hk/iohk-ops/pull/85"],
-    note: "NixOS amazon image: 3m22s with a warm cache, ~35 min cold, 'over an hour' on small builders; 10 min assumes the binary cache serves most of the closure",
-  },
-  { type: /^aws:s3\/(bucketV2:BucketV2|bucket:Bucket)$/, seconds: 3, source: ["https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html"], note: "synchronous; estimate" },
-  {
-    type: /^aws:s3\/(bucketObjectv2:BucketObjectv2|bucketObject:BucketObject)$/, seconds: 120,
-    source: ["https://github.com/NixOS/amis/pull/123"],
-    note: "a ~2-4 GB image: 10 s from inside AWS, 'usually 5 minutes' from CI runners",
-  },
-  { type: /^aws:s3\//, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html"], note: "bucket settings (versioning, encryption, public access block); estimate" },
-  {
-    type: "aws:ebs/snapshotImport:SnapshotImport", seconds: 600,
-    source: ["https://github.com/nanovms/ops/pull/799", "https://github.com/osbuild/osbuild-composer/pull/500", "https://github.com/NixOS/amis/pull/294"],
-    note: "measured 15 min for a 16 MB image; 'some imports can take up to 15 minutes'; NixOS allows 100 min",
-  },
-  { type: "aws:ec2/ami:Ami", seconds: 60, source: ["https://github.com/bottlerocket-os/twoliter/pull/603"], note: "RegisterImage from a snapshot, then waiting for 'available'" },
-  {
-    type: "aws:ec2/amiCopy:AmiCopy", seconds: 900,
+    type: "aws:ec2/amiCopy:AmiCopy", name: /-dr$/, seconds: 900,
     source: ["https://github.com/ansible/ansible/pull/37680", "https://github.com/hashicorp/packer/issues/6536", "https://github.com/bottlerocket-os/twoliter/pull/603"],
-    note: "cross-region copy: a 10-minute wait is routinely exceeded",
+    note: "cross-region copy (DR): a 10-minute wait is routinely exceeded",
   },
+  {
+    type: "aws:ec2/amiCopy:AmiCopy", seconds: 600,
+    source: ["https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html", "https://github.com/hashicorp/packer/issues/6536"],
+    note: "cross-account promotion, same region: re-encrypting under the environment's own key makes a full (non-incremental) snapshot copy",
+  },
+  { type: /^aws:s3\//, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html"], note: "buckets and bucket settings; estimate" },
 
   // ── IAM, KMS, logs ────────────────────────────────────────────────────────────────────────────
   { type: "aws:iam/role:Role", seconds: 7, source: ["https://github.com/turbot/steampipe-plugin-aws/pull/131", "https://github.com/hashicorp/terraform/pull/7733"], note: "measured 7 s; the provider retries for IAM propagation" },
@@ -297,16 +285,6 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     reason: "the first sync applies XRDs, Compositions and XRs that need Crossplane, its provider, functions, ProviderConfig and the EnvironmentConfig contract, and reads the repository secret",
     source: ["https://argo-cd.readthedocs.io/en/stable/operator-manual/cluster-bootstrapping/"],
   },
-  {
-    dependent: /^aws:s3\/bucketObject(v2:BucketObjectv2|:BucketObject)$/, dependency: "command:local:Command",
-    reason: "the object uploads the file the Nix build writes; its source is a path, not an output",
-    source: ["https://www.pulumi.com/registry/packages/command/api-docs/local/command/"],
-  },
-  {
-    dependent: "aws:ebs/snapshotImport:SnapshotImport", dependency: /^aws:s3\/|^aws:iam\//,
-    reason: "the import reads the uploaded object (named by bucket/key strings) with the vmimport service role, which needs its policy",
-    source: ["https://docs.aws.amazon.com/vm-import/latest/userguide/required-permissions.html"],
-  },
 ];
 
 function matches(pattern: string | RegExp, s: string): boolean {
@@ -317,4 +295,49 @@ function matches(pattern: string | RegExp, s: string): boolean {
 export function necessaryOrdering(dependent: { type: string }, dependency: { type: string; name: string }): NecessaryOrdering | undefined {
   return NECESSARY_ORDERING.find((o) =>
     matches(o.dependent, dependent.type) && matches(o.dependency, dependency.type) && (!o.dependencyName || o.dependencyName.test(dependency.name)));
+}
+
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+// The image pipeline: its own stage (.github/workflows/image.yml, `npm run image`), before any `pulumi up`, once per
+// architecture on a native runner, in parallel. Unchanged Nix sources skip everything after the build (the image
+// with that output hash is already registered).
+// ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+export interface PipelineStep {
+  step: string;
+  seconds: number;
+  source: string[];
+  note: string;
+}
+
+export const IMAGE_PIPELINE_STEPS: PipelineStep[] = [
+  {
+    step: "nix build (raw disk image)", seconds: 600,
+    source: ["https://github.com/NixOS/nixpkgs/issues/20471", "https://github.com/input-output-hk/iohk-ops/pull/85"],
+    note: "NixOS amazon image: 3m22s with a warm cache, ~35 min cold; 10 min assumes the binary cache serves most of the closure",
+  },
+  {
+    step: "coldsnap upload (EBS direct APIs: StartSnapshot, PutSnapshotBlock, CompleteSnapshot)", seconds: 180,
+    source: ["https://github.com/awslabs/coldsnap", "https://docs.aws.amazon.com/ebs/latest/userguide/ebs-accessing-snapshot.html", "https://github.com/bottlerocket-os/twoliter/pull/603"],
+    note: "only non-zero 512 KiB blocks of a ~2-4 GB image, in parallel; Bottlerocket's tooling replaced VM Import with it. VM Import took 10-30+ min (below)",
+  },
+  {
+    step: "copy-snapshot under the image key (KMS re-encryption)", seconds: 300,
+    source: ["https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html"],
+    note: "a copy encrypted to a new key is a full copy; a few GB of mostly sparse data; estimate",
+  },
+  { step: "register-image and wait for available", seconds: 60, source: ["https://github.com/bottlerocket-os/twoliter/pull/603"], note: "RegisterImage from a snapshot, then waiting for 'available'" },
+  { step: "share AMI, snapshot (and the key policy) with promoted accounts", seconds: 5, source: ["https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/sharingamis-explicit.html"], note: "synchronous APIs; estimate" },
+];
+
+/** What the pipeline replaced: S3 upload then VM Import's ImportSnapshot, for comparison in the README. */
+export const VM_IMPORT_SECONDS: PipelineStep = {
+  step: "S3 upload + VM Import (replaced)", seconds: 720,
+  source: ["https://github.com/NixOS/amis/pull/123", "https://github.com/nanovms/ops/pull/799", "https://github.com/osbuild/osbuild-composer/pull/500", "https://github.com/NixOS/amis/pull/294"],
+  note: "upload 'usually 5 minutes' from CI runners, then imports measured at up to 15 minutes; NixOS allows 100 min",
+};
+
+/** Modelled seconds of one image (per architecture; architectures run in parallel). */
+export function imagePipelineSeconds(steps: PipelineStep[] = IMAGE_PIPELINE_STEPS): number {
+  return steps.reduce((sum, s) => sum + s.seconds, 0);
 }

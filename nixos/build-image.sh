@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the EKS node AMI disk image for one architecture and Kubernetes minor,
-# and describe it for the Pulumi program as exactly one JSON line on stdout:
+# and describe it for the image pipeline (lib/image.ts, `npm run image`) as
+# exactly one JSON line on stdout:
 #   {"arch":..,"kubernetesVersion":..,"storePath":..,"imagePath":..,"outputHash":..,"format":..,"bootMode":..}
 # Everything else (nix's progress, errors) goes to stderr.
 #

@@ -1,10 +1,13 @@
 {
   description = "nixplane EKS worker nodes: NixOS AMIs bootstrapped by AWS nodeadm";
 
-  # nixos-25.11, the current stable branch, pinned to one commit so every build
-  # of an AMI sees the same package set. The narHash is not written here: the
-  # first networked `nix flake lock` (or build) records it in flake.lock.
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/8fd9daa3db09ced9700431c5b7ad0e8ba199b575";
+  # NixOS 26.05, the release whose Go satisfies nodeadm: nodeadm v20260724's
+  # nodeadm/go.mod says `go 1.26.2`, nixos-25.11's default Go is 1.25 and
+  # buildGoModule never downloads a toolchain, so nodeadm is built with
+  # 26.05's go_1_26 (pkgs/nodeadm checks go_1_26.version >= go.mod's at
+  # evaluation). The exact commit is pinned in flake.lock, which
+  # nixos/update-hashes writes (`nix flake lock`) and CI holds committed.
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs =
     { self, nixpkgs }:
@@ -68,7 +71,7 @@
 
         # Cheap: no VM, no image. shellcheck the scripts that run outside Nix too.
         shellcheck = pkgs.runCommand "nixplane-shellcheck" { nativeBuildInputs = [ pkgs.shellcheck ]; } ''
-          shellcheck ${./bootstrap}/*.sh ${./build-image.sh}
+          shellcheck ${./bootstrap}/*.sh ${./build-image.sh} ${./update-hashes}
           touch $out
         '';
 

@@ -149,13 +149,14 @@ const endpointSchema = z
 
 const nodeImageSchema = z
   .strictObject({
-    mode: z.enum(NODE_IMAGE_MODES).default("build"),
-    /** With mode `ami`: the AMI per architecture; an architecture left out is looked up by the tag `build` writes. */
+    /** `lock`: the committed image lock (nixos/images.lock.json) written by the image pipeline; `ami`: explicit IDs. */
+    mode: z.enum(NODE_IMAGE_MODES).default("lock"),
+    /** With mode `ami`: the AMI for every architecture a node group uses. */
     amiIds: z.strictObject({ x86_64: z.string().regex(AMI_ID, { message: "is not an AMI ID (ami-[0-9a-f]{8,17})" }).optional(), arm64: z.string().regex(AMI_ID, { message: "is not an AMI ID (ami-[0-9a-f]{8,17})" }).optional() }).default({}),
   })
   .superRefine((n, ctx) => {
-    if (n.mode === "build" && (n.amiIds.x86_64 || n.amiIds.arm64))
-      ctx.addIssue({ code: "custom", path: ["amiIds"], message: "is only used with mode \"ami\"; with mode \"build\" the AMI comes from nixos/" });
+    if (n.mode === "lock" && (n.amiIds.x86_64 || n.amiIds.arm64))
+      ctx.addIssue({ code: "custom", path: ["amiIds"], message: "is only used with mode \"ami\"; with mode \"lock\" the AMI comes from nixos/images.lock.json" });
   });
 
 const quantity = z.string().regex(QUANTITY, { message: "is not a Kubernetes quantity (e.g. 500m, 2, 512Mi, 1Gi)" });
@@ -266,7 +267,7 @@ export const configSchema = z
     serviceCidr: cidr.default(DEFAULT_SERVICE_CIDR),
     adminPrincipals: z.array(z.string().regex(IAM_PRINCIPAL_ARN, { message: "is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)" })).default([]),
     nodeGroups: z.array(nodeGroupSchema).min(1, { message: "must define at least one node group" }),
-    nodeImage: nodeImageSchema.default({ mode: "build", amiIds: {} }),
+    nodeImage: nodeImageSchema.default({ mode: "lock", amiIds: {} }),
     crossplane: crossplaneSchema.default(crossplaneSchema.parse({})),
     argocd: argocdSchema.default({ chartVersion: DEFAULT_VERSIONS.argocdChart, ha: false }),
     gitops: gitopsSchema,
@@ -293,6 +294,8 @@ export const configSchema = z
         const used = c.nodeGroups.some((g) => g.architecture === arch);
         if (!used && c.nodeImage.amiIds[arch])
           ctx.addIssue({ code: "custom", path: ["nodeImage", "amiIds", arch], message: `is set but no node group uses ${arch}` });
+        if (used && !c.nodeImage.amiIds[arch])
+          ctx.addIssue({ code: "custom", path: ["nodeImage", "amiIds", arch], message: `is required with mode "ami": a node group uses ${arch}` });
       }
     }
     if (c.argocd.sso === undefined && c.environment === "prod")
@@ -354,7 +357,8 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[]
       return [`${key} (${show(value)}) ${issue.code === "too_small" ? `must be >= ${issue.minimum}` : `must be <= ${issue.maximum}`}`];
     case "custom":
       // Messages that already quote the value start with it; the rest get the value put in front.
-      if (/^[("]/.test(issue.message) || value === undefined) return [`${key} ${issue.message}`];
+      // An empty object is an optional section's "not configured" (its Pulumi.yaml default): nothing to quote.
+      if (/^[("]/.test(issue.message) || value === undefined || (value !== null && typeof value === "object" && Object.keys(value).length === 0)) return [`${key} ${issue.message}`];
       return [`${key} ${show(value)} ${issue.message}`];
     default:
       return [`${key} ${show(value)} ${issue.message}`];

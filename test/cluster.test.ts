@@ -103,8 +103,9 @@ describe("cluster of the prod stack", () => {
 
   test("launch templates boot the configured AMI with IMDSv2 (hop limit 1), encrypted gp3 and detailed monitoring", () => {
     const lt = plan.find(LAUNCH_TEMPLATE, "nixplane-cluster-system-arm64");
-    expect(lt.inputs.imageId).toBe("ami-0f1e2d3c4b5a69788");
-    expect(plan.find(LAUNCH_TEMPLATE, "nixplane-cluster-general-amd64").inputs.imageId).toBe("ami-0a1b2c3d4e5f60718");
+    // prod boots its own copies of the locked images (nixos/images.lock.json).
+    expect(lt.propertyDependencies.imageId).toEqual([plan.find("aws:ec2/amiCopy:AmiCopy", "nixplane-node-image-arm64").urn]);
+    expect(plan.find(LAUNCH_TEMPLATE, "nixplane-cluster-general-amd64").propertyDependencies.imageId).toEqual([plan.find("aws:ec2/amiCopy:AmiCopy", "nixplane-node-image-x86_64").urn]);
     expect(lt.inputs.metadataOptions).toEqual({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" });
     expect(lt.inputs.blockDeviceMappings).toEqual([{ deviceName: "/dev/xvda", ebs: { volumeSize: 80, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
     expect(lt.inputs.monitoring).toEqual({ enabled: true });
@@ -126,7 +127,7 @@ describe("cluster of the prod stack", () => {
         certificateAuthority: Buffer.from("mock-ca-nixplane-prod").toString("base64"),
         cidr: "172.20.0.0/16",
       });
-      expect(doc.spec.kubelet.flags).toEqual(["--node-labels=nixplane.io/pool=system", "--register-with-taints=nixplane.io/system=true:NoSchedule"]);
+      expect(doc.spec.kubelet.flags).toEqual(["--node-labels=nixplane.io/node-group=system,nixplane.io/pool=system", "--register-with-taints=nixplane.io/system=true:NoSchedule"]);
     }
   });
 

@@ -70,7 +70,7 @@ describe("a bad config names every bad key, its value and what is allowed", () =
     ["unknown architecture", (c) => { c.nodeGroups[0] = group({ architecture: "riscv64" }); }, 'nodeGroups[0].architecture "riscv64" is not one of x86_64, arm64'],
     ["malformed instance type", (c) => { c.nodeGroups[0] = group({ instanceTypes: ["large"] }); }, 'nodeGroups[0].instanceTypes[0] "large" is not an EC2 instance type (family+generation.size, e.g. m7i.large)'],
     ["bad AMI ID", (c) => { c.nodeImage = { mode: "ami", amiIds: { arm64: "ami-XYZ" } }; }, 'nodeImage.amiIds.arm64 "ami-XYZ" is not an AMI ID (ami-[0-9a-f]{8,17})'],
-    ["AMI IDs in build mode", (c) => { c.nodeImage = { mode: "build", amiIds: { arm64: "ami-0123456789abcdef0" } }; }, 'nodeImage.amiIds {"arm64":"ami-0123456789abcdef0"} is only used with mode "ami"; with mode "build" the AMI comes from nixos/'],
+    ["AMI IDs in lock mode", (c) => { c.nodeImage = { mode: "lock", amiIds: { arm64: "ami-0123456789abcdef0" } }; }, 'nodeImage.amiIds {"arm64":"ami-0123456789abcdef0"} is only used with mode "ami"; with mode "lock" the AMI comes from nixos/images.lock.json'],
     ["admin principal not an IAM ARN", (c) => { c.adminPrincipals = ["alice@example.com"]; }, 'adminPrincipals[0] "alice@example.com" is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name>)'],
     ["public endpoint without CIDRs", (c) => { c.endpoint = { publicAccess: true, publicAccessCidrs: [] }; }, "endpoint.publicAccessCidrs [] must list at least one CIDR when publicAccess is true (secure by default: no open endpoint)"],
     ["public CIDR not a CIDR", (c) => { c.endpoint = { publicAccess: true, publicAccessCidrs: ["office"] }; }, 'endpoint.publicAccessCidrs[0] "office" is not a CIDR'],

@@ -43,7 +43,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       namespace: "crossplane-system",
       createNamespace: true,
     });
-    expect(release.inputs.values).toEqual({
+    expect(release.inputs.values).toMatchObject({
       replicas: 2,
       resourcesCrossplane: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },
       provider: { defaultActivations: [] },

@@ -114,3 +114,40 @@ describe("bootstrap/preflight.sh", () => {
     );
   });
 });
+
+describe("bootstrap/pin-primary-eni.sh", () => {
+  const PIN = path.join(NIXOS_DIR, "bootstrap/pin-primary-eni.sh");
+  let imds: FakeImds;
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-pin-"))));
+  afterEach(async () => { await imds?.close(); fs.rmSync(dir, { recursive: true, force: true }); });
+
+  const env = (url: string) => ({ IMDS_ENDPOINT: url, NIXPLANE_NETWORK_DIR: path.join(dir, "network"), NIXPLANE_NETWORKCTL: path.join(dir, "networkctl") });
+  const fakeNetworkctl = () => fs.writeFileSync(path.join(dir, "networkctl"), `#!/bin/sh\necho "$@" >> ${dir}/networkctl.log\n`, { mode: 0o755 });
+
+  // nodeadm's udev-net-manager (nodeadm/cmd/nodeadm-internal/udev/net_manager.go) matches the primary ENI by its
+  // permanent MAC from IMDS (eks-managed.network.tpl) and then stops default networking for other links.
+  it("matches the primary ENI by the MAC IMDSv2 reports, leaves every other EC2 NIC unmanaged, and reloads networkd", async () => {
+    imds = await startFakeImds(null, { mac: "0a:1b:2c:3d:4e:5f" });
+    fakeNetworkctl();
+    const result = await run("bash", [PIN], env(imds.url));
+    expect(result.stderr).toBe("nixplane-pin-primary-eni: systemd-networkd manages only the primary ENI (0a:1b:2c:3d:4e:5f)\n");
+    expect(result.status).toBe(0);
+    const primary = fs.readFileSync(path.join(dir, "network/05-nixplane-primary-eni.network"), "utf8");
+    expect(primary).toContain("[Match]\nPermanentMACAddress=0a:1b:2c:3d:4e:5f\n");
+    expect(primary).toContain("[Network]\nDHCP=yes\n");
+    expect(fs.readFileSync(path.join(dir, "network/06-nixplane-secondary-enis.network"), "utf8")).toContain("[Match]\nDriver=ena ixgbevf vif\n\n[Link]\nUnmanaged=yes\n");
+    expect(fs.readFileSync(path.join(dir, "networkctl.log"), "utf8")).toBe("reload\n");
+    expect(imds.log).toEqual(["PUT /latest/api/token 200", "GET /latest/meta-data/mac 200"]);
+  });
+
+  it("writes nothing and fails when IMDS does not return a MAC address", async () => {
+    imds = await startFakeImds(null, { mac: "<html>" });
+    fakeNetworkctl();
+    const result = await run("bash", [PIN], env(imds.url));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("nixplane-pin-primary-eni: IMDS returned '<html>', not a MAC address\n");
+    expect(fs.existsSync(path.join(dir, "network"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "networkctl.log"))).toBe(false);
+  });
+});

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { amiName } from "../lib/imageLock";
 import { NIXOS_DIR, requireNixInstantiate } from "./fixtures/nixos/harness";
 
 function nixFiles(dir: string): string[] {
@@ -40,6 +41,7 @@ describe("nixos/*.nix", () => {
       "modules/default.nix",
       "modules/eks-node.nix",
       "modules/hardening.nix",
+      "modules/network.nix",
       "modules/nodeadm.nix",
       "modules/options.nix",
       "modules/pause-image.nix",
@@ -69,9 +71,16 @@ describe("nixos/lib", () => {
       evalLib('map (v: [ (lib.kubeletAttr v) (lib.kubeletVersion v) (lib.nodeadmRelease v) ]) [ "1.31" "1.32" "1.33" ]')
         .value,
     ).toEqual([
-      ["kubelet_1_31", "1.31.9", "v20260724"],
-      ["kubelet_1_32", "1.32.5", "v20260724"],
-      ["kubelet_1_33", "1.33.1", "v20260724"],
+      ["kubelet_1_31", "1.31.0", "v20260724"],
+      ["kubelet_1_32", "1.32.8", "v20260724"],
+      ["kubelet_1_33", "1.33.5", "v20260724"],
+    ]);
+  });
+
+  it("points each minor's kubelet at the official node tarball per architecture", () => {
+    expect(evalLib('map (lib.kubeletTarball "1.33") [ "x86_64" "arm64" ]').value).toEqual([
+      { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-amd64.tar.gz", sha512: expect.stringMatching(/^f5e25af8[0-9a-f]{120}$/) },
+      { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-arm64.tar.gz", sha512: expect.stringMatching(/^dbf946b0[0-9a-f]{120}$/) },
     ]);
   });
 
@@ -95,6 +104,10 @@ describe("nixos/lib", () => {
         (lib.amiName { arch = "arm64"; kubernetesVersion = "1.31"; outputHash = "${HASH}"; })
       ]`).value,
     ).toEqual([`nixplane-eks-node-x86_64-k8s1.33-${HASH}`, `nixplane-eks-node-arm64-k8s1.31-${HASH}`]);
+  });
+
+  it("names AMIs exactly as the image pipeline and the program do (lib/imageLock.ts amiName)", () => {
+    expect(evalLib(`lib.amiName { arch = "arm64"; kubernetesVersion = "1.32"; outputHash = "${HASH}"; }`).value).toBe(amiName("arm64", "1.32", HASH));
   });
 
   it.each([

@@ -16,7 +16,7 @@ function actionlint(file: string) {
 
 describe("GitHub workflows", () => {
   test("there are PR preview, deploy and Nix pipelines", () => {
-    expect(workflows).toEqual(["deploy.yml", "nix.yml", "plan-comment.yml", "preview.yml"]);
+    expect(workflows).toEqual(["deploy.yml", "image.yml", "nix.yml", "plan-comment.yml", "preview.yml"]);
   });
 
   test.each(workflows)("%s passes actionlint", (file) => {

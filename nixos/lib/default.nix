@@ -58,8 +58,23 @@ in
   # Exact upstream kubelet release built for a minor version.
   kubeletVersion = version: data.versions.${checkVersion version}.kubelet;
 
-  # Source hash for that kubelet release, or null while it is still unknown.
-  kubeletHash = version: data.versions.${checkVersion version}.hash;
+  # The official node tarball of that release for an EC2 architecture, and the
+  # sha512 the Kubernetes CHANGELOG publishes for it ("Node Binaries").
+  kubeletTarball =
+    version: arch:
+    let
+      v = data.versions.${checkVersion version};
+      goArch =
+        {
+          x86_64 = "amd64";
+          arm64 = "arm64";
+        }
+        .${arch} or (throw "nixplane: architecture ${show arch} is not supported; allowed: ${allowed (builtins.attrNames systemsByArch)}");
+    in
+    {
+      url = "https://dl.k8s.io/v${v.kubelet}/kubernetes-node-linux-${goArch}.tar.gz";
+      sha512 = v.sha512.${arch};
+    };
 
   # nodeadm supports every listed minor from one release; asking by version keeps
   # callers correct if a future minor needs a different release.

@@ -10,9 +10,16 @@
 {
   imports = [ "${modulesPath}/../maintainers/scripts/ec2/amazon-image.nix" ];
 
-  # VHD ("vpc") is what EC2 snapshot import takes without conversion; raw works too.
-  amazonImage.format = lib.mkDefault "vpc";
+  # Raw: the image pipeline writes it block by block into an EBS snapshot with
+  # the EBS direct APIs (coldsnap), which take raw bytes, not VHD.
+  amazonImage.format = lib.mkDefault "raw";
   # Graviton only boots UEFI, and current x86 instance types support it too,
   # so one boot mode serves both architectures.
   ec2.efi = lib.mkDefault true;
+
+  # amazon-image.nix imports nixpkgs' amazon-init, on by default: at every boot
+  # it reads the user data and, if it looks like Nix, runs nixos-rebuild. A
+  # node's user data is nodeadm's NodeConfig and its system is the image; a
+  # node is replaced, never rebuilt in place.
+  virtualisation.amazon-init.enable = false;
 }

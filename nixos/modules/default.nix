@@ -3,6 +3,7 @@
   imports = [
     ./options.nix
     ./eks-node.nix
+    ./network.nix
     ./pause-image.nix
     ./nodeadm.nix
     ./hardening.nix

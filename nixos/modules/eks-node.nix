@@ -13,9 +13,9 @@ let
   mkDefaults = lib.mapAttrs (_: lib.mkDefault);
 in
 {
-  # Every node boots a fresh image of the pinned release; there is no older
-  # state to stay compatible with.
-  system.stateVersion = lib.mkDefault "25.11";
+  # Every node boots a fresh image of the pinned release (flake.nix); there is
+  # no older state to stay compatible with.
+  system.stateVersion = lib.mkDefault "26.05";
 
   # overlay: containerd's snapshotter. br_netfilter: bridged pod traffic must
   # traverse iptables for Service routing.
@@ -40,7 +40,24 @@ in
     "kernel.panic_on_oops" = 1;
     "kernel.keys.root_maxkeys" = 1000000;
     "kernel.keys.root_maxbytes" = 25000000;
+    # AL2023's templates/al2023/runtime/rootfs/etc/sysctl.d/67-eks-reserved-ports.conf:
+    # keep ports that hostNetwork add-ons bind (pod identity agent 2703, EBS/EFS
+    # CSI 9808/9809, kube-proxy 10249/10256, kubelet 10250, VPC CNI 61678/61679)
+    # out of the ephemeral range, so containerd's streaming server cannot take one.
+    "net.ipv4.ip_local_reserved_ports" = "2703,9808,9809,10249,10250,10256,61678,61679";
   };
+
+  # nodeadm passes kubelet --runtime-cgroups=/runtime.slice/containerd.service
+  # (nodeadm/internal/kubelet/config.go); AL2023 creates that slice
+  # (templates/al2023/runtime/rootfs/etc/systemd/system/runtime.slice) and puts
+  # containerd and kubelet in it (containerd.service.d/00-runtime-slice.conf,
+  # kubelet.service). Without it kubelet's cadvisor finds no runtime cgroup.
+  systemd.slices.runtime = {
+    description = "Kubernetes and container runtime slice";
+    documentation = [ "man:systemd.special(7)" ];
+    before = [ "slices.target" ];
+  };
+  systemd.services.containerd.serviceConfig.Slice = "runtime.slice";
 
   virtualisation.containerd = {
     enable = true;
@@ -71,7 +88,7 @@ in
 
   environment.systemPackages = [
     cfg.kubeletPackage
-    pkgs.aws-iam-authenticator
+    cfg.awsCliPackage
     # crictl, for debugging over SSM.
     pkgs.cri-tools
   ];
@@ -83,15 +100,18 @@ in
     wants = [ "containerd.service" ];
     after = [ "containerd.service" ];
     path = [
-      # The exec credential plugin in nodeadm's kubeconfig: a small static
-      # binary, unlike the AWS CLI which would start Python on every token refresh.
-      pkgs.aws-iam-authenticator
+      # nodeadm's kubeconfig (nodeadm/internal/kubelet/kubeconfig.template.yaml,
+      # every tag v20240227..v20260724) names the exec credential plugin
+      # `command: aws` with `eks get-token`: kubelet finds it on this PATH or
+      # never authenticates.
+      cfg.awsCliPackage
       pkgs.iptables
       pkgs.util-linux
       pkgs.kmod
       pkgs.iproute2
     ];
     serviceConfig = {
+      Slice = "runtime.slice";
       # nodeadm writes the flags (config, kubeconfig, node-ip, provider id...)
       # as NODEADM_KUBELET_ARGS.
       EnvironmentFile = "/etc/eks/kubelet/environment";
@@ -100,6 +120,7 @@ in
       ExecStartPre = [ "${pkgs.iptables}/bin/iptables -P FORWARD ACCEPT -w 5" ];
       ExecStart = "${lib.getExe cfg.kubeletPackage} $NODEADM_KUBELET_ARGS";
       Restart = "on-failure";
+      RestartForceExitStatus = "SIGPIPE";
       RestartSec = 5;
       # Containers' shims must survive kubelet restarts.
       KillMode = "process";

@@ -40,6 +40,12 @@ in
   documentation.enable = lib.mkDefault false;
   programs.command-not-found.enable = lib.mkDefault false;
   users.mutableUsers = lib.mkDefault false;
+  # Nobody logs in with a password or key baked into the image: access is SSM
+  # (or the EC2 key pair, when nixplane.node.ssh.enable). With immutable users
+  # nixpkgs' nixos/modules/config/users-groups.nix refuses to evaluate
+  # ("Neither the root account nor any wheel user has a password or SSH
+  # authorized key") unless this says the lock-out is intended.
+  users.allowNoPasswordLogin = lib.mkDefault true;
 
   # Security groups are the node firewall, and the VPC CNI programs its own
   # iptables rules and per-ENI routing that NixOS' firewall and reverse-path

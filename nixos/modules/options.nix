@@ -37,6 +37,16 @@ in
         description = "nodeadm used to turn the NodeConfig in user data into kubelet configuration.";
       };
 
+      awsCliPackage = lib.mkOption {
+        type = lib.types.package;
+        default = pkgs.awscli2;
+        defaultText = lib.literalExpression "pkgs.awscli2";
+        description = ''
+          AWS CLI on kubelet's PATH: nodeadm's kubeconfig runs `aws eks get-token`
+          as kubelet's exec credential plugin.
+        '';
+      };
+
       ecrCredentialProviderPackage = lib.mkOption {
         type = lib.types.package;
         default = nixplanePkgs.ecr-credential-provider;

@@ -5,17 +5,13 @@
 let
   nixplaneLib = import ../lib;
   fetchPinned = pkgs.callPackage ./fetch-pinned.nix { };
+  arch = nixplaneLib.archForSystem pkgs.stdenv.hostPlatform.system;
   kubelets = builtins.listToAttrs (
     map (version: {
       name = nixplaneLib.kubeletAttr version;
       value = pkgs.callPackage ./kubelet {
         version = nixplaneLib.kubeletVersion version;
-        src = fetchPinned {
-          owner = "kubernetes";
-          repo = "kubernetes";
-          rev = "v${nixplaneLib.kubeletVersion version}";
-          hash = nixplaneLib.kubeletHash version;
-        };
+        tarball = nixplaneLib.kubeletTarball version arch;
       };
     }) nixplaneLib.supportedVersions
   );
@@ -24,6 +20,7 @@ kubelets
 // {
   nodeadm = pkgs.callPackage ./nodeadm {
     version = pkgs.lib.removePrefix "v" nixplaneLib.nodeadmSource.rev;
+    inherit (nixplaneLib.nodeadmSource) goMod;
     src = fetchPinned {
       owner = "awslabs";
       repo = "amazon-eks-ami";

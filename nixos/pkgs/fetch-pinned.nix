@@ -1,6 +1,8 @@
-# fetchFromGitHub for a tag pinned in lib/kubernetes.json, where a hash is null
-# until the first networked build: it then uses lib.fakeHash, nix fails with
-# "hash mismatch ... got: sha256-...", and that value goes into the JSON.
+# fetchFromGitHub for a tag pinned in lib/kubernetes.json. A hash is null only
+# between a version bump and the first networked run of nixos/update-hashes,
+# whose documented first step this is: null builds with lib.fakeHash, Nix
+# fails with "hash mismatch ... got: sha256-...", and the script writes that
+# value into the JSON (CI fails until it is committed).
 { lib, fetchFromGitHub }:
 {
   owner,

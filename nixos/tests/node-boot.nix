@@ -5,6 +5,7 @@
 { pkgs, nodeModule }:
 let
   endpoint = "https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com";
+  ec2Port = 8081;
 
   # A real CA certificate, so kubelet can load it as its client CA.
   ca = pkgs.runCommand "nixplane-test-ca" { nativeBuildInputs = [ pkgs.openssl ]; } ''
@@ -33,8 +34,6 @@ let
       spec:
         cluster:
       ${pkgs.lib.concatMapStringsSep "\n" (line: "    " + line) cluster}
-        featureGates:
-          InstanceIdNodeName: true
 
       --//--
       EOF
@@ -64,11 +63,19 @@ let
         intervalSeconds = 1;
       };
 
+      # The production node name: nodeadm asks EC2 DescribeInstances for the
+      # private DNS name (no InstanceIdNodeName feature gate), here answered by
+      # fake-imds.py with the role credentials it also serves.
+      systemd.services.nodeadm-init.environment.AWS_ENDPOINT_URL_EC2 = "http://127.0.0.1:${toString ec2Port}";
+
       # The real IMDS address on a dummy interface, so nodeadm and the scripts
       # run with their production defaults.
       systemd.services.fake-imds = {
         wantedBy = [ "multi-user.target" ];
-        before = [ "nodeadm-init.service" ];
+        before = [
+          "nodeadm-init.service"
+          "nixplane-pin-primary-eni.service"
+        ];
         path = [ pkgs.iproute2 ];
         preStart = ''
           ip link add imds0 type dummy
@@ -81,6 +88,8 @@ let
             "${./fake-imds.py}"
             "--local-ipv4"
             config.networking.primaryIPAddress
+            "--ec2-port"
+            (toString ec2Port)
           ]
           ++ lib.optionals (userDataFile != null) [
             "--user-data"
@@ -106,7 +115,8 @@ pkgs.testers.runNixOSTest {
         node.wait_for_unit("nodeadm-init.service")
         node.succeed("test -s /etc/kubernetes/kubelet/config.json")
         node.succeed("grep -F '${endpoint}' /var/lib/kubelet/kubeconfig")
-        node.succeed("grep -F aws-iam-authenticator /var/lib/kubelet/kubeconfig")
+        # nodeadm/internal/kubelet/kubeconfig.template.yaml: `command: aws` (eks get-token).
+        node.succeed("grep -E '^ *command: aws$' /var/lib/kubelet/kubeconfig")
         node.succeed("cmp /etc/kubernetes/pki/ca.crt ${ca}/ca.crt")
         node.succeed("grep -q '^NODEADM_KUBELET_ARGS=' /etc/eks/kubelet/environment")
         node.succeed("grep -F ecr-credential-provider /etc/eks/image-credential-provider/config.json")
@@ -119,9 +129,20 @@ pkgs.testers.runNixOSTest {
         for flag in [
             "--config=/etc/kubernetes/kubelet/config.json",
             "--kubeconfig=/var/lib/kubelet/kubeconfig",
-            "--hostname-override=i-0123456789abcdef0",
+            "--hostname-override=ip-10-0-0-1.eu-west-1.compute.internal",
         ]:
             node.wait_until_succeeds(f"{cmdline} | grep -F -- {flag}")
+
+    with subtest("the kubeconfig's credential command resolves on kubelet's PATH"):
+        command = node.succeed("sed -n 's/^ *command: *//p' /var/lib/kubelet/kubeconfig").strip()
+        path = node.succeed("tr '\\0' '\\n' < /proc/$(pgrep -xo kubelet)/environ | sed -n 's/^PATH=//p'").strip()
+        node.succeed(f"PATH={path} command -v {command}")
+        node.succeed(f"PATH={path} {command} --version")
+
+    with subtest("containerd and kubelet run in runtime.slice, as nodeadm's --runtime-cgroups expects"):
+        node.succeed("systemctl show -p Slice containerd.service | grep -Fx Slice=runtime.slice")
+        node.succeed("systemctl show -p Slice kubelet.service | grep -Fx Slice=runtime.slice")
+        node.succeed("grep -F -- '--runtime-cgroups=/runtime.slice/containerd.service' /etc/eks/kubelet/environment")
 
     with subtest("without user data the bootstrap fails and kubelet never starts"):
         missing.wait_until_succeeds("systemctl is-failed nodeadm-init.service")

@@ -8,10 +8,10 @@
   # A kubernetes/cloud-provider-aws release tag (pkgs/fetch-pinned.nix).
   src,
   version,
-  # cloud-provider-aws does not vendor its modules. null until the first
-  # networked build: once the source hash is set, `nix build
-  # .#ecr-credential-provider` reports the vendor hash as "got: sha256-...";
-  # record it in lib/kubernetes.json.
+  # cloud-provider-aws does not vendor its modules. null only until
+  # nixos/update-hashes has run (it learns the source hash first, then this
+  # one from Nix's "got: sha256-..." line, and records both in
+  # lib/kubernetes.json).
   vendorHash,
 }:
 buildGoModule {

@@ -1,69 +1,52 @@
-# kubelet alone, at an exact upstream release. nixpkgs carries one Kubernetes
-# version per channel; EKS nodes must match the control plane's minor, so each
-# supported minor gets its own build here.
+# kubelet alone, at an exact upstream release, from the official release
+# location (dl.k8s.io) and checked against the sha512 the Kubernetes CHANGELOG
+# publishes for the node tarball. nixpkgs carries one Kubernetes version per
+# channel; EKS nodes must match the control plane's minor, so each supported
+# minor gets its own kubelet here. kubelet is not among the static binaries of
+# Kubernetes' release build (KUBE_STATIC_LIBRARIES in hack/lib/golang.sh): it
+# links glibc dynamically, so autoPatchelfHook points it at NixOS' loader.
 {
   lib,
-  buildGoModule,
-  writeText,
-  which,
-  rsync,
-  runtimeShell,
+  stdenv,
+  fetchurl,
+  autoPatchelfHook,
   version,
-  # The kubernetes/kubernetes tag v<version> (pkgs/fetch-pinned.nix).
-  src,
+  # { url, sha512 } from lib.kubeletTarball.
+  tarball,
 }:
-let
-  minor = lib.versions.minor version;
-  # Kubernetes' build stamps `kubelet --version` from git; a tarball has no git,
-  # so hand the version to hack/lib/version.sh explicitly. nodeadm reads this
-  # version to decide which kubelet config features to write.
-  versionFile = writeText "kube-version-${version}" ''
-    KUBE_GIT_COMMIT=""
-    KUBE_GIT_TREE_STATE='clean'
-    KUBE_GIT_VERSION='v${version}'
-    KUBE_GIT_MAJOR='1'
-    KUBE_GIT_MINOR='${minor}'
-  '';
-in
-buildGoModule {
+stdenv.mkDerivation {
   pname = "kubelet";
-  inherit version src;
+  inherit version;
 
-  # Kubernetes vendors its dependencies.
-  vendorHash = null;
+  src = fetchurl { inherit (tarball) url sha512; };
 
-  nativeBuildInputs = [
-    which
-    rsync
-  ];
+  nativeBuildInputs = [ autoPatchelfHook ];
 
-  # The Makefile (not plain `go build`) understands the repository's Go
-  # workspace and stamps the version.
-  buildPhase = ''
-    runHook preBuild
-    patchShebangs ./hack
-    make "SHELL=${runtimeShell}" WHAT=cmd/kubelet KUBE_GIT_VERSION_FILE=${versionFile}
-    runHook postBuild
-  '';
+  dontConfigure = true;
+  dontBuild = true;
+  dontStrip = true;
 
   installPhase = ''
     runHook preInstall
-    install -D _output/local/go/bin/kubelet -t $out/bin
+    install -D node/bin/kubelet -t $out/bin
     runHook postInstall
   '';
 
-  doCheck = false;
-
+  # nodeadm reads `kubelet --version` to pick config features for the release.
   doInstallCheck = true;
   installCheckPhase = ''
     $out/bin/kubelet --version | grep -F "Kubernetes v${version}"
   '';
 
   meta = {
-    description = "Kubernetes node agent, built alone for EKS worker nodes";
+    description = "Kubernetes node agent (upstream release binary) for EKS worker nodes";
     homepage = "https://kubernetes.io";
     license = lib.licenses.asl20;
-    platforms = lib.platforms.linux;
+    sourceProvenance = [ lib.sourceTypes.binaryNativeCode ];
+    platforms = [
+      "x86_64-linux"
+      "aarch64-linux"
+    ];
     mainProgram = "kubelet";
   };
 }
