@@ -215,14 +215,17 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     apiVersion: "pkg.crossplane.io/v1beta1", kind: "DeploymentRuntimeConfig", metadata: { name: RUNTIME_CONFIG_NAME },
     spec: role.arn.apply((arn) => runtimeConfigSpec(args.providerAuth, arn)),
   }, { parent, dependsOn: association ? [release, association] : [release] });
+  // Retained: deleting a Provider drops its CRDs and with them every managed resource of its kinds.
   const providers = providerServices(args.activations).map((service) => cr(`provider-aws-${service}`, {
     apiVersion: "pkg.crossplane.io/v1", kind: "Provider",
     metadata: { name: `provider-aws-${service}`, annotations: WAIT_FOR_HEALTHY },
     spec: { package: pulumi.output(args.providerVersion).apply((v) => providerPackage(service, v)), runtimeConfigRef: { name: RUNTIME_CONFIG_NAME } },
-  }, { parent, dependsOn: [release, runtime] }));
+  }, { parent, dependsOn: [release, runtime], retainOnDelete: true }));
 
   const credentials = providerCredentials(args.providerAuth);
-  const afterProviders = { parent, dependsOn: providers };
+  // Retained: Crossplane holds a provider config with a finalizer while any managed resource uses it,
+  // so deleting one would block `pulumi destroy` until it times out.
+  const afterProviders = { parent, dependsOn: providers, retainOnDelete: true };
   cr("providerconfig", { apiVersion: "aws.upbound.io/v1beta1", kind: "ProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
   cr("clusterproviderconfig", { apiVersion: "aws.m.upbound.io/v1beta1", kind: "ClusterProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
 
