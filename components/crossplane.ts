@@ -9,6 +9,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
 import { composedKinds } from "../lib/gitops";
 import {
   CROSSPLANE_NAMESPACE, PROVIDER_AUTH_MODES, PROVIDER_SERVICE_ACCOUNT, permissionsBoundaryPolicy,
@@ -74,6 +75,8 @@ export interface CrossplaneArgs {
   activations: string[];
   /** Protect the data key from deletion. Default true. */
   protect?: boolean;
+  /** A DR drill's scratch environment: the providers' role may only read (lib/dr/readOnlyPolicy.ts). Default false. */
+  readOnlyProviders?: boolean;
 }
 
 export function validateCrossplaneArgs(args: CrossplaneArgs): Problem[] {
@@ -185,8 +188,10 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   const role = new aws.iam.Role(`${name}-providers`, { description: "Crossplane AWS providers (keyless)", assumeRolePolicy: trust }, opts);
   new aws.iam.RolePolicy(`${name}-providers`, {
     role: role.id,
-    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
-      .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
+    policy: args.readOnlyProviders
+      ? readOnlyProviderPolicy()
+      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
+        .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"
