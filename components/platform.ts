@@ -103,6 +103,7 @@ export class Platform extends pulumi.ComponentResource {
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
       activations: composedManagedResources(),
       protect: config.protect,
+      readOnlyProviders: config.dr.readOnlyProviders,
     }, inCluster);
     this.argocd = new ArgoCD(`${name}-argocd`, {
       schedulableAfter: this.cluster.computeReady,

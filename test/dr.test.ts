@@ -71,7 +71,7 @@ describe("the adoption classes", () => {
     expect(managementPoliciesFor("Own", true)).not.toContain("Delete");
     expect(managementPoliciesFor("Own", true)).not.toContain("*");
     expect(managementPoliciesFor("Own", false)).toEqual(["*"]);
-    expect(() => parsePhase("Adopt", "nixplane:adoptionPhase")).toThrow('nixplane:adoptionPhase: adoption phase "Adopt" is not one of Observe, Own');
+    expect(() => parsePhase("Adopt", "nixplane:dr.adoptionPhase")).toThrow('nixplane:dr.adoptionPhase: adoption phase "Adopt" is not one of Observe, Own');
   });
 });
 
@@ -292,7 +292,7 @@ describe("dr drill", () => {
     const r = await drill({ source, scratch: async () => scratch, store, clock, kube: async () => rebuiltCluster(), log: () => undefined }, { ledgerBucket: "acme-dr", kinds: KINDS, timeoutMs: 600_000, pollMs: 30_000 });
     expect(source.calls).toEqual(["getConfig nixplane:environment"]);
     expect(scratch.config).toMatchObject(drillSettings("prod"));
-    expect(scratch.config).toMatchObject({ "nixplane:environment": "prod-drill", "nixplane:drNamingEnvironment": "prod", "nixplane:drReadOnlyProviders": "true", [ADOPTION_PHASE_CONFIG]: "Observe", "nixplane:protect": "false" });
+    expect(scratch.config).toMatchObject({ "nixplane:environment": "prod-drill", "nixplane:dr.namingEnvironment": "prod", "nixplane:dr.readOnlyProviders": "true", [ADOPTION_PHASE_CONFIG]: "Observe", "nixplane:protect": "false" });
     expect(scratch.calls).not.toContain(`setConfig ${ADOPTION_PHASE_CONFIG}=Own`);
     expect(scratch.calls.slice(-2)).toEqual(["refresh", "destroy"]);
     expect(r.recoveryMs).toBe(30_000); // the first look finds the database Creating, the next (30 s later) Ready
@@ -324,6 +324,14 @@ describe("dr drill", () => {
     ])("denies %s", (action) => expect(evaluate(policy, { action, resource: "*" })).not.toBe("Allow"));
     test("every allowed action reads (Get, List, Describe)", () => {
       for (const a of READ_ONLY_ACTIONS) expect(a.split(":")[1]).toMatch(/^(Get|List|Describe)/);
+    });
+
+    test("a stack with dr.readOnlyProviders gives its providers this policy; the source stacks keep theirs", async () => {
+      const drillPlan = await runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ readOnlyProviders: true, adoptionPhase: "Observe", namingEnvironment: "dev" }) } });
+      const rolePolicy = (rs: typeof drillPlan.resources) => rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "nixplane-crossplane-providers")!.inputs.policy;
+      expect(rolePolicy(drillPlan.resources)).toBe(policy);
+      expect(rolePolicy((await runStack("dev")).resources)).not.toBe(policy);
+      await expect(runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ adoptionPhase: "Adopt" }) } })).rejects.toThrow(/dr\.adoptionPhase/);
     });
 
     test("the Crossplane component gives its providers this policy when readOnlyProviders is set", async () => {

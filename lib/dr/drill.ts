@@ -15,9 +15,9 @@ export const DRILL_CONFIG = {
   /** Names the scratch environment: its cluster `nixplane-<env>-drill` and network differ from the source's. */
   environment: "nixplane:environment",
   /** The source environment whose names the compositions compute external names from. */
-  namingEnvironment: "nixplane:drNamingEnvironment",
+  namingEnvironment: "nixplane:dr.namingEnvironment",
   /** Providers get readOnlyProviderPolicy instead of their read-write policy. */
-  readOnlyProviders: "nixplane:drReadOnlyProviders",
+  readOnlyProviders: "nixplane:dr.readOnlyProviders",
 } as const;
 
 export const scratchStackName = (source: string) => `${source}-drill`;

@@ -22,6 +22,7 @@ export interface ObjectStore {
 /** The slice of an Automation API `Stack` the DR commands use (signatures of @pulumi/pulumi 3.248 automation/stack.d.ts). */
 export interface StackOps {
   readonly name: string;
+  /** `nixplane:dr.adoptionPhase` is a path into an object setting (`pulumi config set --path`). */
   setConfig(key: string, value: string): Promise<void>;
   getConfig(key: string): Promise<string | undefined>;
   refresh(): Promise<void>;

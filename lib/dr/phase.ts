@@ -9,8 +9,8 @@ export const ADOPTION_PHASES = ["Observe", "Own"] as const;
 export type AdoptionPhase = (typeof ADOPTION_PHASES)[number];
 /** Key of the `nixplane` EnvironmentConfig's data the compositions read. */
 export const ADOPTION_PHASE_KEY = "adoptionPhase";
-/** The stack setting the rebuild flips (Pulumi config); the program copies it to ADOPTION_PHASE_KEY. */
-export const ADOPTION_PHASE_CONFIG = "nixplane:adoptionPhase";
+/** The stack setting the rebuild flips (a path into the `nixplane:dr` object); the program must copy it to ADOPTION_PHASE_KEY. */
+export const ADOPTION_PHASE_CONFIG = "nixplane:dr.adoptionPhase";
 /** The phase of an environment nobody is rebuilding. */
 export const DEFAULT_ADOPTION_PHASE: AdoptionPhase = "Own";
 

@@ -35,7 +35,7 @@ export async function automationStack(stackName: string, workDir: string): Promi
   const onOutput = (s: string) => process.stderr.write(s);
   return {
     name: stackName,
-    setConfig: (key, value) => stack.setConfig(key, { value }),
+    setConfig: (key, value) => stack.setConfig(key, { value }, key.split(":")[1]?.includes(".")),
     getConfig: async (key) => (await stack.getAllConfig())[key]?.value,
     refresh: async () => { await stack.refresh({ onOutput }); },
     up: async (opts) => ({ changes: ((await stack.up({ ...opts, onOutput })).summary.resourceChanges ?? {}) as Record<string, number> }),
