@@ -19,6 +19,7 @@ export const nodeRoleArn = outputs.nodeRoleArn;
 /** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
 export const kubeconfig = outputs.kubeconfig;
 export const nodeAmiIds = outputs.nodeAmiIds;
+export const drNodeAmiIds = outputs.drNodeAmiIds;
 export const dataKeyArn = outputs.dataKeyArn;
 export const crossplaneProviderRoleArn = outputs.crossplaneProviderRoleArn;
 export const permissionsBoundaryArn = outputs.permissionsBoundaryArn;

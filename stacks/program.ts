@@ -19,6 +19,8 @@ export function createProgram(loaded: LoadedConfig) {
     nodeRoleArn: platform.cluster.nodeRoleArn,
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
+    /** The node images copied to dr.region: what the DR region's stack (prod-dr) boots. */
+    drNodeAmiIds: platform.nodeImage.drAmiIds,
     dataKeyArn: platform.crossplane.kmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane.permissionsBoundaryArn,

@@ -34,7 +34,7 @@ describe("the three stacks", () => {
   });
 
   test("stacks/ holds exactly dev, staging and prod", () => {
-    expect(listStacks()).toEqual(["dev", "prod", "staging"]);
+    expect(listStacks()).toEqual(["dev", "prod", "prod-dr", "staging"]);
   });
 
   test("they differ where environments should: NAT per AZ, private endpoint and bigger minimums in prod", () => {

@@ -7,7 +7,9 @@ import { crdsDir, loadCrdRegistry } from "../lib/crds";
 import { planEntries } from "../lib/plan";
 import { REPO_ROOT, TSX_CLI } from "../lib/paths";
 import { runStack } from "../lib/runStack";
-import { listStacks } from "../lib/stackConfig";
+import { listStacks, rawStackValues } from "../lib/stackConfig";
+import { parseConfig } from "../stacks/config";
+import { cidrContains } from "../components/cidr";
 import { assess, blocking, DOES_NOT_EXIST, driftedFields } from "../lib/dr/assess";
 import { ADOPTION_CLASSES, classify, KIND_CLASSES } from "../lib/dr/classes";
 import { drill, drillSettings } from "../lib/dr/drill";
@@ -402,5 +404,33 @@ describe("the command line", () => {
     expect(dr(["record", "--stack", "prod"]).stderr).toBe("dr record: record needs --bucket, --kms-key\n");
     expect(dr(["retire", "--stack", "prod"]).stderr).toBe("dr retire: retire needs --cluster-deleted\n");
     expect(dr(["restore"]).stderr).toBe('dr: unknown command "restore"; usage: npm run dr -- <record|rebuild|drill|failover|retire> [flags] (see tools/dr.ts)\n');
+  });
+});
+
+describe("the prod-dr stack", () => {
+  const prod = () => parseConfigOf("prod");
+  const dr = () => parseConfigOf("prod-dr");
+  function parseConfigOf(stack: string) {
+    return parseConfig(rawStackValues(stack));
+  }
+
+  test("plans prod's environment in prod's DR region, as a rebuild of prod", () => {
+    expect(dr().region).toBe(prod().dr.region);
+    expect(dr().dr).toEqual({ sourceStack: "prod" });
+    expect(dr().environment).not.toBe(prod().environment);
+  });
+
+  test("keeps prod's capacity, versions, private endpoint and SSO", () => {
+    expect(dr().kubernetesVersion).toBe(prod().kubernetesVersion);
+    expect(dr().nodeGroups).toEqual(prod().nodeGroups);
+    expect(dr().crossplane).toEqual(prod().crossplane);
+    expect(dr().endpoint.publicAccess).toBe(false);
+    expect(dr().argocd.sso?.issuer).toBe(prod().argocd.sso?.issuer);
+    expect(dr().gitops).toEqual(prod().gitops);
+  });
+
+  test("has a VPC range of its own, so the two regions can be peered", () => {
+    const [a, b] = [prod().vpc.cidr, dr().vpc.cidr];
+    expect(cidrContains(a, b.split("/")[0]) || cidrContains(b, a.split("/")[0])).toBe(false);
   });
 });

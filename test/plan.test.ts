@@ -98,6 +98,6 @@ describe("the command line", () => {
       stderr = e.stderr;
     }
     expect(status).toBe(1);
-    expect(stderr).toContain('no stack "nosuchstack": stacks/Pulumi.nosuchstack.yaml does not exist (stacks: dev, prod, staging)');
+    expect(stderr).toContain('no stack "nosuchstack": stacks/Pulumi.nosuchstack.yaml does not exist (stacks: dev, prod, prod-dr, staging)');
   });
 });
