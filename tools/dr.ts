@@ -3,7 +3,7 @@
  * flags, builds the real clients and prints one line on failure.
  *
  *   record   --stack S --bucket B --kms-key K [--dr-region R]   write the adoption ledger to the DR region
- *   rebuild  --stack S --bucket B [--observe-only] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
+ *   rebuild  --stack S --bucket B [--observe-only] [--ledger-environment E] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
  *   drill    --stack S --bucket B [--timeout-minutes N] [--dr-region R]
  *   failover --global-cluster G --to-region R [--allow-data-loss]
  *   retire   --stack S --cluster-deleted                        forget a dead cluster's objects before destroy
@@ -38,7 +38,7 @@ export function parseDrArgs(argv: string[]) {
     strict: true,
     options: {
       stack: { type: "string" }, bucket: { type: "string" }, "kms-key": { type: "string" }, "dr-region": { type: "string" },
-      "observe-only": { type: "boolean" }, "ledger-version": { type: "string" }, "timeout-minutes": { type: "string" },
+      "observe-only": { type: "boolean" }, "ledger-version": { type: "string" }, "ledger-environment": { type: "string" }, "timeout-minutes": { type: "string" },
       "global-cluster": { type: "string" }, "to-region": { type: "string" }, "allow-data-loss": { type: "boolean" }, "cluster-deleted": { type: "boolean" },
     },
   });
@@ -83,7 +83,8 @@ async function main(argv: string[]): Promise<void> {
       const stack = await automationStack(values.stack!, REPO_ROOT);
       const environment = await stack.getConfig("nixplane:environment");
       const r = await rebuild({ stack, kube: () => kubeFor(stack), clock: systemClock, log, store: awsCliStore(await drRegion(stack, values["dr-region"])) }, {
-        environment: environment!, ledgerBucket: values.bucket!, ledgerVersion: values["ledger-version"], kinds: kinds(), observeOnly: !!values["observe-only"], timeoutMs, pollMs: 15_000,
+        // prod-dr rebuilds from prod's ledger: --ledger-environment prod.
+        environment: values["ledger-environment"] ?? environment!, ledgerBucket: values.bucket!, ledgerVersion: values["ledger-version"], kinds: kinds(), observeOnly: !!values["observe-only"], timeoutMs, pollMs: 15_000,
       });
       log(r.owned ? "rebuilt: every resource adopted, the phase is Own" : "observed: the phase stays Observe (--observe-only)");
       return;
