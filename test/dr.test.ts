@@ -228,7 +228,8 @@ describe("dr rebuild", () => {
       "up",
     ]);
     // Stubs for what the ledger adopts, none for the recreated node rule and Pod Identity association.
-    expect(kube.applied.map((s) => `${s.kind} ${s.metadata.name}`).sort()).toEqual(["Bucket orders", "Cluster orders-db", "ClusterInstance orders-db-1", "Role api", "SecurityGroup orders-db"]);
+    // The namespace first (Argo CD creates it from Git only later), then the stubs.
+    expect(kube.applied.map((s) => `${s.kind} ${s.metadata.name}`)).toEqual(["Namespace team-a", "Bucket orders", "ClusterInstance orders-db-1", "Cluster orders-db", "Role api", "SecurityGroup orders-db"]);
     const by = Object.fromEntries(r.assessments.map((a) => [a.id, a.outcome]));
     expect(by).toEqual({
       "buckets.s3.aws.m.upbound.io team-a/orders": "adopted",

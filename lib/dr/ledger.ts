@@ -123,3 +123,9 @@ export function ledgerStubs(ledger: Ledger): ManagedObject[] {
     spec: { managementPolicies: ["Observe"], forProvider: e.region ? { region: e.region } : {} },
   }));
 }
+
+/** The namespaces the stubs live in: Argo CD creates them from Git only when it syncs, after the stubs. */
+export function ledgerNamespaces(ledger: Ledger): ManagedObject[] {
+  const names = [...new Set(ledgerStubs(ledger).map((s) => s.metadata.namespace).filter((n): n is string => !!n))].sort();
+  return names.map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }));
+}

@@ -6,7 +6,7 @@
  */
 import { ADOPTION_PHASE_CONFIG } from "./phase";
 import { assess, blocking, countBy, formatReport, type Assessment } from "./assess";
-import { ledgerStubs, loadLedger, type Ledger } from "./ledger";
+import { ledgerNamespaces, ledgerStubs, loadLedger, type Ledger } from "./ledger";
 import type { Clock, KubeClient, ObjectStore, StackOps } from "./interfaces";
 
 export const PROJECT = "nixplane";
@@ -54,6 +54,7 @@ export async function observe(deps: ObserveDeps, o: ObserveOptions): Promise<Obs
   const kube = await deps.kube();
   const stubs = ledgerStubs(o.ledger);
   log(`applying ${stubs.length} ledger stubs (Observe only) before anything syncs`);
+  for (const ns of ledgerNamespaces(o.ledger)) await kube.apply(ns);
   for (const s of stubs) await kube.apply(s);
   log("up with the root Application: Argo CD syncs gitops/");
   await stack.up();
