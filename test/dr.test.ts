@@ -17,6 +17,7 @@ import { failover } from "../lib/dr/failover";
 import { LEDGER_FORMAT, ledgerObjectKey, ledgerStubs, loadLedger, parseLedger, recordLedger, storeLedger, type Ledger } from "../lib/dr/ledger";
 import { ADOPTION_PHASE_CONFIG, managementPoliciesFor, parsePhase } from "../lib/dr/phase";
 import { READ_ONLY_ACTIONS, readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
+import { ledgerReaderRbac, ledgerWriterPolicy } from "../lib/dr/recorder";
 import { DrError, rebuild, rootApplicationUrn } from "../lib/dr/rebuild";
 import { retire } from "../lib/dr/retire";
 import type { Rds } from "../lib/dr/interfaces";
@@ -433,5 +434,32 @@ describe("the prod-dr stack", () => {
   test("has a VPC range of its own, so the two regions can be peered", () => {
     const [a, b] = [prod().vpc.cidr, dr().vpc.cidr];
     expect(cidrContains(a, b.split("/")[0]) || cidrContains(b, a.split("/")[0])).toBe(false);
+  });
+});
+
+describe("the ledger recorder's least privilege", () => {
+  const key = "arn:aws:kms:eu-central-1:777788889999:key/dr";
+  const policy = ledgerWriterPolicy({ bucket: "acme-dr", environment: "prod", kmsKeyArn: key, region: "eu-central-1" });
+  const ledgerObject = "arn:aws:s3:::acme-dr/nixplane/prod/adoption-ledger.json";
+  const encrypted = { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key };
+
+  test("may write its environment's ledger, encrypted with the DR key, and nothing else", () => {
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject, context: encrypted })).toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject })).not.toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject, context: { ...encrypted, "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:eu-central-1:777788889999:key/other" } })).not.toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: "arn:aws:s3:::acme-dr/nixplane/staging/adoption-ledger.json", context: encrypted })).not.toBe("Allow");
+    for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "kms:Decrypt", "kms:ScheduleKeyDeletion"])
+      expect([action, evaluate(policy, { action, resource: action.startsWith("kms") ? key : ledgerObject, context: encrypted })]).toEqual([action, "ImplicitDeny"]);
+    expect(evaluate(policy, { action: "s3:GetBucketVersioning", resource: "arn:aws:s3:::acme-dr" })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key, context: { "kms:ViaService": "s3.eu-central-1.amazonaws.com" } })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key })).not.toBe("Allow");
+  });
+
+  test("reads, and only reads, the composed kinds in the cluster", () => {
+    const [role, binding] = ledgerReaderRbac(composedManagedResources(), { namespace: "nixplane-dr", serviceAccount: "ledger-recorder" }) as any[];
+    const covered = role.rules.flatMap((r: any) => r.resources.map((p: string) => `${p}.${r.apiGroups[0]}`)).sort();
+    expect(covered).toEqual([...composedManagedResources()].sort());
+    expect(new Set(role.rules.flatMap((r: any) => r.verbs))).toEqual(new Set(["get", "list"]));
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "ledger-recorder", namespace: "nixplane-dr" }]);
   });
 });
