@@ -13,13 +13,16 @@
  * So a dead environment is retired by a refresh first (retireSteps), and, should a Release survive it,
  * by purging the in-cluster resources from the exported state (purgeInCluster).
  */
-import type { PlanEntry } from "./plan";
+import { HELM_RELEASE_TYPE, type PlanEntry } from "./plan";
 
 export const KUBERNETES_PROVIDER_TYPE = "pulumi:providers:kubernetes";
-export const HELM_V3_RELEASE = "kubernetes:helm.sh/v3:Release";
+export const HELM_V3_RELEASE = HELM_RELEASE_TYPE;
 export const EKS_COMPONENT_TYPE = "eks:index:Cluster";
 export const ROOT_APPLICATION_TYPE = "kubernetes:argoproj.io/v1alpha1:Application";
+/** Argo CD's cascade-delete finalizer (and its /foreground, /background variants). */
 export const ARGOCD_CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io";
+/** Provider-config kinds of provider-upjet-aws, cluster-scoped (v1) and namespaced (v2 `.m.`). */
+export const CROSSPLANE_PROVIDER_CONFIG = /^kubernetes:aws(\.m)?\.upbound\.io\/[^:]+:(Cluster)?ProviderConfig$/;
 /**
  * In-cluster kinds whose deletion by Pulumi loses data or hangs: a Provider takes its CRDs and so its
  * managed resources with it; a provider config keeps its finalizer while any managed resource uses it
@@ -29,7 +32,7 @@ export const ARGOCD_CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io"
  */
 export const MUST_BE_RETAINED = [
   /^kubernetes:pkg\.crossplane\.io\/[^:]+:Provider$/,
-  /^kubernetes:aws(\.m)?\.upbound\.io\/[^:]+:(Cluster)?ProviderConfig$/,
+  CROSSPLANE_PROVIDER_CONFIG,
   /^kubernetes:argoproj\.io\/[^:]+:(AppProject|Application)$/,
 ];
 /** A Crossplane managed resource of provider-upjet-aws (v1 cluster-scoped or v2 namespaced). */

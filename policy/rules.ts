@@ -10,22 +10,19 @@
 import type {
   PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
 } from "@pulumi/policy";
+import { ARGOCD_CASCADE_FINALIZER, CROSSPLANE_PROVIDER_CONFIG, EKS_COMPONENT_TYPE } from "../lib/teardown";
 
 /** The five control-plane log types the EKS API accepts (`LogType` in the EKS API reference). */
 export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
-export const EKS_COMPONENT = "eks:index:Cluster";
+export const EKS_COMPONENT = EKS_COMPONENT_TYPE;
 export const EKS_CLUSTER = "aws:eks/cluster:Cluster";
 export const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 export const EC2_INSTANCE = "aws:ec2/instance:Instance";
 export const S3_BUCKETS = ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"];
 export const S3_SSE = ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"];
 export const S3_SSE_ALGORITHMS = ["aws:kms", "aws:kms:dsse", "AES256"];
-/** Argo CD's cascade-delete finalizer (and its /foreground, /background variants). */
-export const ARGOCD_CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io";
 /** Crossplane credential sources that carry no key: the pod's own identity. */
 export const KEYLESS_CREDENTIAL_SOURCES = ["IRSA", "PodIdentity"];
-/** Provider-config kinds of provider-upjet-aws, cluster-scoped (v1) and namespaced (v2 `.m.`). */
-export const CROSSPLANE_PROVIDER_CONFIG = /^kubernetes:aws(\.m)?\.upbound\.io\/[^:]+:(Cluster)?ProviderConfig$/;
 /** Where a stack keeps data or the keys to it: deleting one loses something no rebuild gives back. */
 export const STATEFUL_TYPES = [
   "aws:kms/key:Key",
