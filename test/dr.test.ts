@@ -463,3 +463,25 @@ describe("the ledger recorder's least privilege", () => {
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "ledger-recorder", namespace: "nixplane-dr" }]);
   });
 });
+
+describe("the DR invariants on the plans", () => {
+  test("prod's DR copies are of exactly the images prod's nodes boot, made by a provider in prod's DR region", async () => {
+    const { resources } = await runStack("prod");
+    const config = parseConfig(rawStackValues("prod"));
+    const copies = resources.filter((r) => r.type === "aws:ec2/amiCopy:AmiCopy");
+    const templates = resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate").map((t) => t.inputs.imageId).sort();
+    expect(copies.map((c) => c.inputs.sourceAmiId).sort()).toEqual([...new Set(templates)].sort());
+    expect(copies.map((c) => c.inputs.sourceAmiRegion)).toEqual(copies.map(() => config.region));
+    for (const c of copies) {
+      const provider = resources.find((r) => c.provider?.startsWith(`${r.urn}::`))!;
+      expect([c.name, provider.inputs.region]).toEqual([c.name, config.dr.region]);
+      expect(c.inputs.encrypted).toBe(true);
+    }
+  });
+
+  test("prod-dr boots the architectures prod boots", () => {
+    const archs = (stack: string) => [...new Set(parseConfig(rawStackValues(stack)).nodeGroups.map((g) => g.architecture))].sort();
+    expect(archs("prod-dr")).toEqual(archs("prod"));
+    expect(Object.keys(parseConfig(rawStackValues("prod-dr")).nodeImage.amiIds ?? {}).sort()).toEqual(archs("prod"));
+  });
+});
