@@ -292,6 +292,9 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
     // The kubeconfig stays secret: it may carry credentials, and nothing prints it.
     kubeconfig: pulumi.secret(cluster.kubeconfigJson),
     enableServerSideApply: true,
+    // A dead cluster's objects leave the state instead of failing destroy (lib/teardown.ts: Helm
+    // releases honour it on refresh only, pulumi/pulumi-kubernetes#2675).
+    deleteUnreachable: true,
   }, opts);
 
   return {

@@ -10,6 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { composedKinds } from "../lib/composedKinds";
+import { readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
 import {
   CROSSPLANE_NAMESPACE, PROVIDER_AUTH_MODES, PROVIDER_SERVICE_ACCOUNT, permissionsBoundaryPolicy,
   providerPermissionsPolicy, providerTrustPolicy, reservedIamPathPolicy, type ProviderAuthMode,
@@ -75,6 +76,8 @@ export interface CrossplaneArgs {
   activations: string[];
   /** Protect the data key from deletion. Default true. */
   protect?: boolean;
+  /** A DR drill's scratch environment: the providers' role may only read (lib/dr/readOnlyPolicy.ts). Default false. */
+  readOnlyProviders?: boolean;
 }
 
 export function validateCrossplaneArgs(args: CrossplaneArgs): Problem[] {
@@ -190,8 +193,10 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   const role = new aws.iam.Role(`${name}-providers`, { description: "Crossplane AWS providers (keyless)", assumeRolePolicy: trust }, opts);
   new aws.iam.RolePolicy(`${name}-providers`, {
     role: role.id,
-    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
-      .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
+    policy: args.readOnlyProviders
+      ? readOnlyProviderPolicy()
+      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
+        .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"
@@ -220,14 +225,17 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     apiVersion: "pkg.crossplane.io/v1beta1", kind: "DeploymentRuntimeConfig", metadata: { name: RUNTIME_CONFIG_NAME },
     spec: role.arn.apply((arn) => runtimeConfigSpec(args.providerAuth, arn)),
   }, { parent, dependsOn: association ? [release, association] : [release] });
+  // Retained: deleting a Provider drops its CRDs and with them every managed resource of its kinds.
   const providers = providerServices(args.activations).map((service) => cr(`provider-aws-${service}`, {
     apiVersion: "pkg.crossplane.io/v1", kind: "Provider",
     metadata: { name: `provider-aws-${service}`, annotations: WAIT_FOR_HEALTHY },
     spec: { package: pulumi.output(args.providerVersion).apply((v) => providerPackage(service, v)), runtimeConfigRef: { name: RUNTIME_CONFIG_NAME } },
-  }, { parent, dependsOn: [release, runtime] }));
+  }, { parent, dependsOn: [release, runtime], retainOnDelete: true }));
 
   const credentials = providerCredentials(args.providerAuth);
-  const afterProviders = { parent, dependsOn: providers };
+  // Retained: Crossplane holds a provider config with a finalizer while any managed resource uses it,
+  // so deleting one would block `pulumi destroy` until it times out.
+  const afterProviders = { parent, dependsOn: providers, retainOnDelete: true };
   cr("providerconfig", { apiVersion: "aws.upbound.io/v1beta1", kind: "ProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
   cr("clusterproviderconfig", { apiVersion: "aws.m.upbound.io/v1beta1", kind: "ClusterProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
 

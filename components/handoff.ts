@@ -126,7 +126,9 @@ function manifestResource(name: string, apiVersion: string, kind: string, manife
 function createHandoff(name: string, args: GitOpsHandoffArgs, parent: pulumi.Resource) {
   const namespace = pulumi.output(args.argocdNamespace ?? DEFAULT_ARGOCD_NAMESPACE);
   const project = manifestResource(`${name}-project`, "argoproj.io/v1alpha1", "AppProject",
-    pulumi.all([namespace, args.repoUrl]).apply(([ns, url]) => appProject(ns, url) as Manifest), { parent, dependsOn: args.argocdReady });
+    // Retained like the root Application that names it: Argo CD does not lift a project's finalizer
+    // while an Application refers to it (finalizeProjectDeletion), so deleting it could hang the destroy.
+    pulumi.all([namespace, args.repoUrl]).apply(([ns, url]) => appProject(ns, url) as Manifest), { parent, dependsOn: args.argocdReady, retainOnDelete: true });
   const locked = namespace.apply((ns) => lockedDefaultProject(ns) as Manifest);
   const defaultProject = new k8s.apiextensions.CustomResourcePatch(`${name}-default-project`,
     { apiVersion: "argoproj.io/v1alpha1", kind: "AppProject", metadata: locked.metadata, spec: locked.spec }, { parent, dependsOn: args.argocdReady });

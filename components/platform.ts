@@ -153,6 +153,7 @@ export class Platform extends pulumi.ComponentResource {
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
       activations: composedManagedResources(),
       protect: config.protect,
+      readOnlyProviders: config.dr.readOnlyProviders,
     }, inCluster);
     const argocd = new ArgoCD(`${name}-argocd`, {
       schedulableAfter: this.cluster.computeReady,

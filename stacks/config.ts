@@ -14,6 +14,7 @@ import { NODE_IMAGE_MODES } from "../components/nodeImage";
 import { argocdUrlProblem } from "../components/argocd";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
 import { compareQuantities, QUANTITY, quantityValue } from "../components/quantity";
+import { ADOPTION_PHASES } from "../lib/dr/phase";
 
 // The components own their allowed values; the schema reuses them so the two cannot drift.
 export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
@@ -222,6 +223,12 @@ const drSchema = z.strictObject({
   region: z.string().regex(AWS_REGION, { message: "is not an AWS region" }).optional(),
   /** The stack this one rebuilds; its Git-managed resources are re-adopted, never recreated. */
   sourceStack: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { message: "is not a stack name" }).optional(),
+  /** Set by `npm run dr -- rebuild|drill` (lib/dr/phase.ts): Observe while a rebuilt cluster looks, then Own. */
+  adoptionPhase: z.enum(ADOPTION_PHASES).optional(),
+  /** Drill only: the environment whose names the compositions compute external names from. */
+  namingEnvironment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }).optional(),
+  /** Drill only: the Crossplane providers may only read (lib/dr/readOnlyPolicy.ts). */
+  readOnlyProviders: z.boolean().optional(),
 });
 
 /** The in-VPC GitHub Actions runner (components/deployRunner.ts); absent: none (CI must reach the API server otherwise). */

@@ -38,6 +38,8 @@ export async function createProgram(loaded: LoadedConfig) {
     /** Secret: the kubeconfig grants whatever the caller's AWS identity may do in the cluster. */
     kubeconfig: platform.cluster.kubeconfig,
     nodeAmiIds: platform.nodeImage.amiIds,
+    /** The node images copied to dr.region: what the DR region's stack (prod-dr) boots. */
+    drNodeAmiIds: platform.nodeImage.drAmiIds,
     dataKeyArn: platform.crossplane?.kmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane?.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane?.permissionsBoundaryArn,

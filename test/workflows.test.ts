@@ -149,3 +149,14 @@ describe("every pull request, forks included, gets its plan diff as one comment"
     expect(script).toMatch(/pr\.head\.sha !== process\.env\.RUN_HEAD_SHA/);
   });
 });
+
+describe("the policy pack runs on every real preview and up", () => {
+  // pulumi/actions v6 src/config.ts: `policyPacks: getMultilineInput('policyPacks')`.
+  test("each pulumi/actions step with a command passes policyPacks: policy, and the first bootstrap --policy-pack policy", () => {
+    const steps = ["deploy.yml", "preview.yml"].flatMap((f) => Object.values<any>(wf(f).jobs).flatMap((j) => j.steps ?? []))
+      .filter((s: any) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command);
+    expect(steps.map((s: any) => s.with.command).sort()).toEqual(["preview", "up"]);
+    for (const s of steps) expect(s.with.policyPacks).toBe("policy");
+    expect(JSON.stringify(wf("deploy.yml").jobs["first-bootstrap"].steps)).toContain("pulumi up --yes --stack \\\"$STACK\\\" --config nixplane:inCluster=false --policy-pack policy");
+  });
+});

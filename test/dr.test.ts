@@ -1,0 +1,487 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import YAML from "yaml";
+import { composedManagedResources, Crossplane } from "../components/crossplane";
+import { crdsDir, loadCrdRegistry } from "../lib/crds";
+import { planEntries } from "../lib/plan";
+import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { runStack } from "../lib/runStack";
+import { listStacks, rawStackValues } from "../lib/stackConfig";
+import { parseConfig } from "../stacks/config";
+import { cidrContains } from "../components/cidr";
+import { assess, blocking, DOES_NOT_EXIST, driftedFields } from "../lib/dr/assess";
+import { ADOPTION_CLASSES, classify, KIND_CLASSES } from "../lib/dr/classes";
+import { drill, drillSettings } from "../lib/dr/drill";
+import { failover } from "../lib/dr/failover";
+import { LEDGER_FORMAT, ledgerObjectKey, ledgerStubs, loadLedger, parseLedger, recordLedger, storeLedger, type Ledger } from "../lib/dr/ledger";
+import { ADOPTION_PHASE_CONFIG, managementPoliciesFor, parsePhase } from "../lib/dr/phase";
+import { READ_ONLY_ACTIONS, readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
+import { ledgerReaderRbac, ledgerWriterPolicy } from "../lib/dr/recorder";
+import { DrError, rebuild, rootApplicationUrn } from "../lib/dr/rebuild";
+import { retire } from "../lib/dr/retire";
+import type { Rds } from "../lib/dr/interfaces";
+import { planProgram } from "./harness";
+import { evaluate } from "./iam";
+import { CREATING, FakeClock, FakeKube, FakeStack, FakeStore, MISSING, READY, mr } from "./drFakes";
+
+const CRD_DIR = path.join(crdsDir(), "provider-aws");
+/** The CRD file of a `<plural>.<group>` kind, as ../shared/crds names them (`<group>_<plural>.yaml`). */
+function crdOf(key: string) {
+  const [plural, ...group] = key.split(".");
+  const file = path.join(CRD_DIR, `${group.join(".")}_${plural}.yaml`);
+  if (!fs.existsSync(file)) return undefined;
+  const crd = YAML.parse(fs.readFileSync(file, "utf8"));
+  const version = crd.spec.versions.find((v: any) => v.storage).name;
+  return { apiVersion: `${crd.spec.group}/${version}`, kind: crd.spec.names.kind as string, scope: crd.spec.scope as string };
+}
+
+describe("the adoption classes", () => {
+  test("every kind gitops/ composes has a class", () => {
+    expect(composedManagedResources().filter((k) => !KIND_CLASSES[k])).toEqual([]);
+  });
+
+  test("every classified kind is a namespaced provider-upjet-aws v2.6.0 CRD of ../shared/crds", () => {
+    for (const key of Object.keys(KIND_CLASSES)) expect([key, crdOf(key)?.scope]).toEqual([key, "Namespaced"]);
+  });
+
+  test("a kind recreated by design holds no data", () => {
+    for (const [key, kc] of Object.entries(KIND_CLASSES)) if (kc.class === "recreated-by-design") expect([key, kc.stateful]).toEqual([key, false]);
+  });
+
+  test("classes follow upjet's external-name configuration (provider-upjet-aws v2.6.0 config/externalname.go)", () => {
+    // Name-derived external names: NameAsIdentifier, ParameterAsIdentifier, iamPolicy() and kmsAlias() (both
+    // NameAsIdentifier underneath, lines 2980 and 3011), s3BucketIdentifier() (the tfstate bucket, line 3609).
+    const nameDerived = /^(NameAsIdentifier|ParameterAsIdentifier\(.+\)|iamPolicy\(\)|kmsAlias\(\)|s3BucketIdentifier\(\))$/;
+    // IdentifierFromProvider bucket configurations: Terraform's ID for them is the bucket's name.
+    const bucketScoped = /^bucket[a-z]+\.s3\.aws\.m\.upbound\.io$/;
+    for (const [key, kc] of Object.entries(KIND_CLASSES)) {
+      if (kc.class === "adopted-by-name") expect([key, nameDerived.test(kc.externalName) || (bucketScoped.test(key) && kc.externalName === "IdentifierFromProvider")]).toEqual([key, true]);
+      else expect([key, nameDerived.test(kc.externalName)]).toEqual([key, false]);
+    }
+    expect(new Set(Object.values(KIND_CLASSES).map((k) => k.class))).toEqual(new Set(ADOPTION_CLASSES));
+  });
+
+  test("a rule allowing the old cluster's node security group is recreated; any other rule comes through the ledger", () => {
+    const key = "securitygroupingressrules.ec2.aws.m.upbound.io";
+    const rule = (ref: string) => mr("ec2.aws.m.upbound.io/v1beta1", "SecurityGroupIngressRule", "team-a", "r", { forProvider: { referencedSecurityGroupId: ref } });
+    expect(classify(key, rule("sg-oldnodes"), "sg-oldnodes")!.class).toBe("recreated-by-design");
+    expect(classify(key, rule("sg-vpn"), "sg-oldnodes")!.class).toBe("adopted-through-ledger");
+  });
+
+  test("the phases give Observe only, then ownership that never deletes stateful data", () => {
+    expect(managementPoliciesFor("Observe", true)).toEqual(["Observe"]);
+    expect(managementPoliciesFor("Own", true)).not.toContain("Delete");
+    expect(managementPoliciesFor("Own", true)).not.toContain("*");
+    expect(managementPoliciesFor("Own", false)).toEqual(["*"]);
+    expect(() => parsePhase("Adopt", "nixplane:dr.adoptionPhase")).toThrow('nixplane:dr.adoptionPhase: adoption phase "Adopt" is not one of Observe, Own');
+  });
+});
+
+// ---- a realistic environment: what the lost cluster held, and what the rebuilt one observes ----
+const S3 = "s3.aws.m.upbound.io/v1beta1";
+const RDS = "rds.aws.m.upbound.io/v1beta1";
+const EC2 = "ec2.aws.m.upbound.io/v1beta1";
+const IAM = "iam.aws.m.upbound.io/v1beta1";
+const K = {
+  bucket: "buckets.s3.aws.m.upbound.io", cluster: "clusters.rds.aws.m.upbound.io", instance: "clusterinstances.rds.aws.m.upbound.io",
+  role: "roles.iam.aws.m.upbound.io", sg: "securitygroups.ec2.aws.m.upbound.io", rule: "securitygroupingressrules.ec2.aws.m.upbound.io",
+  pia: "podidentityassociations.eks.aws.m.upbound.io",
+};
+const KINDS = Object.values(K);
+const OLD_NODE_SG = "sg-0a1b2c3d4e5f60001";
+
+/** The live cluster at recording time. */
+function sourceCluster(): FakeKube {
+  return new FakeKube({
+    [K.bucket]: [[mr(S3, "Bucket", "team-a", "orders", { externalName: "acme-prod-team-a-orders", conditions: READY }), mr(S3, "Bucket", "team-a", "new-uploads", { conditions: CREATING })]],
+    [K.cluster]: [[mr(RDS, "Cluster", "team-a", "orders-db", { externalName: "acme-prod-team-a-orders-db", conditions: READY })]],
+    [K.instance]: [[mr(RDS, "ClusterInstance", "team-a", "orders-db-1", { externalName: "acme-prod-team-a-orders-db-1", conditions: READY })]],
+    [K.role]: [[mr(IAM, "Role", "team-a", "api", { externalName: "acme-prod-team-a-api", conditions: READY })]],
+    [K.sg]: [[mr(EC2, "SecurityGroup", "team-a", "orders-db", { externalName: "sg-0fedcba9876543210", conditions: READY })]],
+    [K.rule]: [[mr(EC2, "SecurityGroupIngressRule", "team-a", "orders-db-from-nodes", { externalName: "sgr-0aaa", forProvider: { referencedSecurityGroupId: OLD_NODE_SG }, conditions: READY })]],
+    [K.pia]: [[mr("eks.aws.m.upbound.io/v1beta1", "PodIdentityAssociation", "team-a", "api", { externalName: "a-0123456789abcdefg", conditions: READY })]],
+  });
+}
+
+async function recordedLedger(): Promise<Ledger> {
+  return (await recordLedger(sourceCluster(), { environment: "prod", clusterName: "nixplane-prod", nodeSecurityGroupId: OLD_NODE_SG, kinds: KINDS, now: new Date("2026-11-30T02:00:00Z") })).ledger;
+}
+
+/**
+ * The rebuilt cluster, poll by poll: the database becomes Ready on the third poll; the role is Ready but
+ * Git and AWS disagree on its session duration; a rule added after the last recording is missing from
+ * the ledger; the new cluster's Pod Identity association and node rule are new. `instance` varies.
+ */
+function rebuiltCluster(o: { instance?: any[][]; bucket?: any[][]; root?: any[] } = {}): FakeKube {
+  return new FakeKube({
+    [K.bucket]: o.bucket ?? [[mr(S3, "Bucket", "team-a", "orders", { externalName: "acme-prod-team-a-orders", conditions: READY })]],
+    [K.cluster]: [
+      [mr(RDS, "Cluster", "team-a", "orders-db", { externalName: "acme-prod-team-a-orders-db" })],
+      [mr(RDS, "Cluster", "team-a", "orders-db", { externalName: "acme-prod-team-a-orders-db", conditions: CREATING })],
+      [mr(RDS, "Cluster", "team-a", "orders-db", { externalName: "acme-prod-team-a-orders-db", forProvider: { engine: "aurora-postgresql" }, atProvider: { engine: "aurora-postgresql" }, conditions: READY })],
+    ],
+    [K.instance]: o.instance ?? [[mr(RDS, "ClusterInstance", "team-a", "orders-db-1", { externalName: "acme-prod-team-a-orders-db-1", conditions: READY })]],
+    [K.role]: [[mr(IAM, "Role", "team-a", "api", { externalName: "acme-prod-team-a-api", forProvider: { maxSessionDuration: 3600, assumeRolePolicy: "{}" }, atProvider: { maxSessionDuration: 7200, assumeRolePolicy: "{}" }, conditions: READY })]],
+    [K.sg]: [[mr(EC2, "SecurityGroup", "team-a", "orders-db", { externalName: "sg-0fedcba9876543210", conditions: READY })]],
+    [K.rule]: [[
+      mr(EC2, "SecurityGroupIngressRule", "team-a", "orders-db-from-nodes", { forProvider: { referencedSecurityGroupId: OLD_NODE_SG }, conditions: MISSING }),
+      mr(EC2, "SecurityGroupIngressRule", "team-a", "orders-db-from-vpn", { forProvider: { cidrIpv4: "10.99.0.0/16" }, conditions: MISSING }),
+    ]],
+    [K.pia]: [[mr("eks.aws.m.upbound.io/v1beta1", "PodIdentityAssociation", "team-a", "api", { conditions: MISSING })]],
+  }, o.root);
+}
+
+describe("the adoption ledger", () => {
+  test("records kind, namespace, name and external name of every created managed resource, and lists the rest apart", async () => {
+    const { ledger, unnamed } = await recordLedger(sourceCluster(), { environment: "prod", clusterName: "nixplane-prod", nodeSecurityGroupId: OLD_NODE_SG, kinds: KINDS, now: new Date("2026-11-30T02:00:00Z") });
+    expect(unnamed).toEqual(["buckets.s3.aws.m.upbound.io team-a/new-uploads"]);
+    expect(ledger.format).toBe(LEDGER_FORMAT);
+    expect(ledger.entries.find((e) => e.kind === K.sg)).toEqual({ kind: K.sg, apiVersion: EC2, kindName: "SecurityGroup", namespace: "team-a", name: "orders-db", externalName: "sg-0fedcba9876543210", class: "adopted-through-ledger", region: "eu-west-1" });
+    expect(ledger.entries.find((e) => e.kind === K.rule)!.class).toBe("recreated-by-design");
+    expect(parseLedger(JSON.stringify(ledger), "test")).toEqual(ledger);
+  });
+
+  test("refuses to record a kind that has no adoption class", async () => {
+    await expect(recordLedger(sourceCluster(), { environment: "prod", clusterName: "c", kinds: ["queues.sqs.aws.m.upbound.io"], now: new Date() }))
+      .rejects.toThrow("kinds without an adoption class (lib/dr/classes.ts KIND_CLASSES): queues.sqs.aws.m.upbound.io");
+  });
+
+  test("a malformed ledger is refused with every problem named", () => {
+    expect(() => parseLedger(JSON.stringify({ format: "v0", environment: "prod", entries: [{ kind: "x", name: "a" }, { kind: "x", name: "a" }] }), "s3://b/k"))
+      .toThrow('s3://b/k: invalid adoption ledger: format is "v0", expected "nixplane.io/adoption-ledger/v1"; clusterName must be a non-empty string; recordedAt must be a non-empty string; entries[0].apiVersion must be a non-empty string; entries[0].kindName must be a non-empty string; entries[0].externalName must be a non-empty string; entries[0].class is undefined; entries[1].apiVersion must be a non-empty string; entries[1].kindName must be a non-empty string; entries[1].externalName must be a non-empty string; entries[1].class is undefined; entries[1] repeats x//a');
+  });
+
+  test("is written KMS-encrypted to a versioned bucket, and a rebuild can read any earlier version", async () => {
+    const store = new FakeStore();
+    const ledger = await recordedLedger();
+    expect(await storeLedger(store, "acme-dr", "arn:aws:kms:eu-central-1:777788889999:key/dr", ledger)).toEqual({ key: "nixplane/prod/adoption-ledger.json", versionId: "v1" });
+    await storeLedger(store, "acme-dr", "arn:aws:kms:eu-central-1:777788889999:key/dr", { ...ledger, entries: [] });
+    expect(store.objects.get(`acme-dr/${ledgerObjectKey("prod")}`)!.map((v) => v.kmsKeyId)).toEqual(["arn:aws:kms:eu-central-1:777788889999:key/dr", "arn:aws:kms:eu-central-1:777788889999:key/dr"]);
+    expect((await loadLedger(store, "acme-dr", "prod")).entries).toEqual([]);
+    expect((await loadLedger(store, "acme-dr", "prod", "v1")).entries).toHaveLength(ledger.entries.length);
+  });
+
+  test("is never written to an unversioned bucket", async () => {
+    await expect(storeLedger(new FakeStore("Suspended"), "acme-dr", "k", await recordedLedger())).rejects.toThrow("ledger bucket acme-dr: versioning is Suspended; the ledger needs a versioned bucket");
+  });
+
+  test("its stubs are Observe-only, carry the recorded external name, skip what is recreated, and pass the upstream CRDs' schema and CEL rules", async () => {
+    const registry = loadCrdRegistry(crdsDir());
+    // Global services (IAM) have no region in forProvider: the recorder only copies a region the object has.
+    const hasRegion = (kind: string) => !!(registry.schemaFor(crdOf(kind)!.apiVersion, crdOf(kind)!.kind) as any)?.properties?.spec?.properties?.forProvider?.properties?.region;
+    const entries = Object.keys(KIND_CLASSES).map((kind) => ({ apiVersion: crdOf(kind)!.apiVersion, kind, kindName: crdOf(kind)!.kind, namespace: "team-a", name: "x", externalName: "ext-1", class: KIND_CLASSES[kind].class, ...(hasRegion(kind) ? { region: "eu-west-1" } : {}) }));
+    expect(entries.filter((e) => !e.region).map((e) => e.kind).sort()).toEqual(["policies.iam.aws.m.upbound.io", "rolepolicyattachments.iam.aws.m.upbound.io", "roles.iam.aws.m.upbound.io"]);
+    const stubs = ledgerStubs({ format: LEDGER_FORMAT, environment: "prod", clusterName: "c", recordedAt: "t", entries });
+    expect(stubs).toHaveLength(entries.filter((e) => e.class !== "recreated-by-design").length);
+    for (const s of stubs) {
+      expect(s.spec!.managementPolicies).toEqual(["Observe"]);
+      expect(s.metadata.annotations!["crossplane.io/external-name"]).toBe("ext-1");
+      expect([s.kind, registry.validate(s)]).toEqual([s.kind, []]);
+    }
+  });
+});
+
+describe("assessing an observed resource", () => {
+  let ledger: Ledger;
+  beforeAll(async () => { ledger = await recordedLedger(); });
+
+  test("reads Crossplane's Observe-only 'does not exist' report as would-be-created (crossplane-runtime errExternalResourceNotExist)", () => {
+    expect(DOES_NOT_EXIST).toBe("external resource does not exist");
+    const a = assess(K.bucket, mr(S3, "Bucket", "team-a", "orders", { externalName: "acme-prod-team-a-orders", conditions: MISSING }), ledger);
+    expect(a).toMatchObject({ outcome: "would-be-created", stateful: true });
+    expect(blocking(a)).toMatch(/a stateful resource would be created/);
+  });
+
+  test("compares only fields Git sets and AWS reports, ignoring references", () => {
+    expect(driftedFields(mr(IAM, "Role", "a", "b", { forProvider: { maxSessionDuration: 3600, tags: { a: "1", b: "2" }, roleRef: { name: "x" } }, atProvider: { maxSessionDuration: 3600, tags: { b: "2", a: "1" }, arn: "arn" } }))).toEqual([]);
+    expect(driftedFields(mr(IAM, "Role", "a", "b", { forProvider: { maxSessionDuration: 3600 }, atProvider: { maxSessionDuration: 7200 } }))).toEqual(["maxSessionDuration"]);
+  });
+
+  test("an external name that differs from the ledger's blocks: the naming contract changed", () => {
+    const a = assess(K.bucket, mr(S3, "Bucket", "team-a", "orders", { externalName: "acme-prod-orders-v2", conditions: READY }), ledger);
+    expect(a.outcome).toBe("renamed");
+    expect(blocking(a)).toBe("buckets.s3.aws.m.upbound.io team-a/orders: external name acme-prod-orders-v2 differs from the ledger's acme-prod-team-a-orders");
+  });
+});
+
+describe("dr rebuild", () => {
+  const setup = async (kube: FakeKube, observeOnly = false) => {
+    const store = new FakeStore();
+    await storeLedger(store, "acme-dr", "k", await recordedLedger());
+    const stack = new FakeStack("prod", { "nixplane:environment": "prod" });
+    const clock = new FakeClock();
+    const lines: string[] = [];
+    const run = () => rebuild({ stack, kube: async () => kube, clock, store, log: (l) => lines.push(l) },
+      { environment: "prod", ledgerBucket: "acme-dr", kinds: KINDS, observeOnly, timeoutMs: 10 * 60_000, pollMs: 30_000 });
+    return { stack, clock, lines, run, kube };
+  };
+
+  test("observes first, applies the ledger before anything syncs, reports every class, then takes ownership", async () => {
+    const { stack, lines, run, kube } = await setup(rebuiltCluster());
+    const r = await run();
+    expect(stack.calls.filter((c) => !c.startsWith("getConfig"))).toEqual([
+      "refresh",
+      `setConfig ${ADOPTION_PHASE_CONFIG}=Observe`,
+      `up --exclude ${rootApplicationUrn("prod")} --exclude-dependents`,
+      "up",
+      `setConfig ${ADOPTION_PHASE_CONFIG}=Own`,
+      "up",
+    ]);
+    // Stubs for what the ledger adopts, none for the recreated node rule and Pod Identity association.
+    // The namespace first (Argo CD creates it from Git only later), then the stubs.
+    expect(kube.applied.map((s) => `${s.kind} ${s.metadata.name}`)).toEqual(["Namespace team-a", "Bucket orders", "ClusterInstance orders-db-1", "Cluster orders-db", "Role api", "SecurityGroup orders-db"]);
+    const by = Object.fromEntries(r.assessments.map((a) => [a.id, a.outcome]));
+    expect(by).toEqual({
+      "buckets.s3.aws.m.upbound.io team-a/orders": "adopted",
+      "clusters.rds.aws.m.upbound.io team-a/orders-db": "adopted",
+      "clusterinstances.rds.aws.m.upbound.io team-a/orders-db-1": "adopted",
+      "roles.iam.aws.m.upbound.io team-a/api": "drifted",
+      "securitygroups.ec2.aws.m.upbound.io team-a/orders-db": "adopted",
+      "securitygroupingressrules.ec2.aws.m.upbound.io team-a/orders-db-from-nodes": "recreated-by-design",
+      "securitygroupingressrules.ec2.aws.m.upbound.io team-a/orders-db-from-vpn": "would-be-created",
+      "podidentityassociations.eks.aws.m.upbound.io team-a/api": "recreated-by-design",
+    });
+    expect(r.owned).toBe(true);
+    expect(lines.join("\n")).toContain("Git and AWS differ on maxSessionDuration");
+    expect(lines.join("\n")).toContain("missing from the ledger");
+    expect(lines.join("\n")).toMatch(/total: 8 \(4 adopted, 1 drifted, 2 recreated-by-design, 1 would-be-created\)/);
+  });
+
+  test("a resource never Ready stops the rebuild in Observe at the timeout: ownership is never taken", async () => {
+    const { stack, run } = await setup(rebuiltCluster({ instance: [[mr(RDS, "ClusterInstance", "team-a", "orders-db-1", { externalName: "acme-prod-team-a-orders-db-1", conditions: CREATING })]] }));
+    await expect(run()).rejects.toThrow(new DrError("rebuild stopped in Observe (nothing was created or changed): clusterinstances.rds.aws.m.upbound.io team-a/orders-db-1: not Ready in Observe (Creating)"));
+    expect(stack.calls).not.toContain(`setConfig ${ADOPTION_PHASE_CONFIG}=Own`);
+    expect(stack.calls.filter((c) => c === "up")).toHaveLength(1);
+  });
+
+  test("a stateful resource that would be created fails the rebuild", async () => {
+    const { stack, run } = await setup(rebuiltCluster({ bucket: [[mr(S3, "Bucket", "team-a", "orders", { externalName: "acme-prod-team-a-orders", conditions: MISSING })]] }));
+    await expect(run()).rejects.toThrow(/buckets.s3.aws.m.upbound.io team-a\/orders: a stateful resource would be created \(observe failed: external resource does not exist\)/);
+    expect(stack.config[ADOPTION_PHASE_CONFIG]).toBe("Observe");
+  });
+
+  test("a root Application that never syncs fails the rebuild", async () => {
+    const { run } = await setup(rebuiltCluster({ root: [{ status: { sync: { status: "OutOfSync" } } }] }));
+    await expect(run()).rejects.toThrow("the root Application nixplane-root is not Synced (OutOfSync)");
+  });
+
+  test("--observe-only reports and leaves the phase at Observe", async () => {
+    const { stack, run } = await setup(rebuiltCluster(), true);
+    expect((await run()).owned).toBe(false);
+    expect(stack.config[ADOPTION_PHASE_CONFIG]).toBe("Observe");
+  });
+
+  test.each(listStacks())("the root Application's URN is the one the engine gives the offline plan's root Application in %s", async (stack) => {
+    // The mock monitor keeps only the parent's last type in a URN (runtime/mocks.js newUrn); the engine
+    // chains every ancestor's type with "$" (resource.js createUrn). Rebuild the engine's from the plan's parents.
+    const entries = planEntries((await runStack(stack)).resources);
+    const byUrn = new Map(entries.map((e) => [e.urn, e]));
+    const engineUrn = (e: (typeof entries)[number]) => {
+      const types: string[] = [];
+      for (let cur: typeof e | undefined = e; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) types.unshift(cur.type);
+      return `urn:pulumi:${stack}::nixplane::${types.join("$")}::${e.name}`;
+    };
+    expect(entries.filter((e) => e.type === "kubernetes:argoproj.io/v1alpha1:Application").map(engineUrn)).toEqual([rootApplicationUrn(stack)]);
+  });
+});
+
+describe("dr drill", () => {
+  test("observes the source's resources from a scratch stack, measures the recovery time, counts per class and always tears down", async () => {
+    const store = new FakeStore();
+    await storeLedger(store, "acme-dr", "k", await recordedLedger());
+    const source = new FakeStack("prod", { "nixplane:environment": "prod" });
+    const scratch = new FakeStack("prod-drill");
+    const clock = new FakeClock();
+    const r = await drill({ source, scratch: async () => scratch, store, clock, kube: async () => rebuiltCluster(), log: () => undefined }, { ledgerBucket: "acme-dr", kinds: KINDS, timeoutMs: 600_000, pollMs: 30_000 });
+    expect(source.calls).toEqual(["getConfig nixplane:environment"]);
+    expect(scratch.config).toMatchObject(drillSettings("prod"));
+    expect(scratch.config).toMatchObject({ "nixplane:environment": "prod-drill", "nixplane:dr.namingEnvironment": "prod", "nixplane:dr.readOnlyProviders": "true", [ADOPTION_PHASE_CONFIG]: "Observe", "nixplane:protect": "false" });
+    expect(scratch.calls).not.toContain(`setConfig ${ADOPTION_PHASE_CONFIG}=Own`);
+    expect(scratch.calls.slice(-2)).toEqual(["refresh", "destroy"]);
+    expect(r.recoveryMs).toBe(30_000); // the first look finds the database Creating, the next (30 s later) Ready
+    expect(r.perClass).toEqual({ "adopted-by-name": 4, "adopted-through-ledger": 2, "recreated-by-design": 2 });
+    expect(r.tornDown).toBe(true);
+  });
+
+  test("tears the scratch stack down even when observing fails", async () => {
+    const store = new FakeStore();
+    await storeLedger(store, "acme-dr", "k", await recordedLedger());
+    const scratch = new FakeStack("prod-drill");
+    const failing = { ...scratch, up: async () => { throw new Error("boom"); } };
+    await expect(drill({ source: new FakeStack("prod", { "nixplane:environment": "prod" }), scratch: async () => Object.assign(scratch, { up: failing.up }), store, clock: new FakeClock(), kube: async () => rebuiltCluster(), log: () => undefined },
+      { ledgerBucket: "acme-dr", kinds: KINDS, timeoutMs: 600_000, pollMs: 30_000 })).rejects.toThrow("boom");
+    expect(scratch.calls.slice(-2)).toEqual(["refresh", "destroy"]);
+  });
+
+  describe("the scratch providers cannot write (IAM evaluation, test/iam.ts)", () => {
+    const policy = readOnlyProviderPolicy();
+    test.each([
+      ["s3:GetBucketVersioning", "arn:aws:s3:::acme-prod-team-a-orders"], ["s3:ListBucket", "arn:aws:s3:::acme-prod-team-a-orders"],
+      ["rds:DescribeDBClusters", "arn:aws:rds:eu-west-1:777788889999:cluster:acme-prod-team-a-orders-db"], ["ec2:DescribeSecurityGroups", "*"],
+      ["iam:GetRole", "arn:aws:iam::777788889999:role/nixplane/acme-prod-team-a-api"], ["kms:DescribeKey", "arn:aws:kms:eu-west-1:777788889999:key/k"],
+    ])("allows %s", (action, resource) => expect(evaluate(policy, { action, resource })).toBe("Allow"));
+    test.each([
+      "s3:PutObject", "s3:DeleteBucket", "s3:GetObject", "s3:PutBucketPolicy", "rds:DeleteDBCluster", "rds:ModifyDBCluster", "rds:CreateDBCluster",
+      "rds:FailoverGlobalCluster", "ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole",
+      "iam:PassRole", "kms:ScheduleKeyDeletion", "kms:Decrypt", "kms:PutKeyPolicy", "eks:DeletePodIdentityAssociation", "sts:AssumeRole",
+    ])("denies %s", (action) => expect(evaluate(policy, { action, resource: "*" })).not.toBe("Allow"));
+    test("every allowed action reads (Get, List, Describe)", () => {
+      for (const a of READ_ONLY_ACTIONS) expect(a.split(":")[1]).toMatch(/^(Get|List|Describe)/);
+    });
+
+    test("a stack with dr.readOnlyProviders gives its providers this policy; the source stacks keep theirs", async () => {
+      const drillPlan = await runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ readOnlyProviders: true, adoptionPhase: "Observe", namingEnvironment: "dev" }) } });
+      const rolePolicy = (rs: typeof drillPlan.resources) => rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "nixplane-crossplane-providers")!.inputs.policy;
+      expect(rolePolicy(drillPlan.resources)).toBe(policy);
+      expect(rolePolicy((await runStack("dev")).resources)).not.toBe(policy);
+      await expect(runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ adoptionPhase: "Adopt" }) } })).rejects.toThrow(/dr\.adoptionPhase/);
+    });
+
+    test("the Crossplane component gives its providers this policy when readOnlyProviders is set", async () => {
+      const plan = await planProgram(() => new Crossplane("xp", {
+        clusterName: "nixplane-prod-drill", chartVersion: "2.3.4", providerVersion: "v2.6.0", providerAuth: "podIdentity",
+        functions: { patchAndTransform: "v0.10.1", environmentConfigs: "v0.5.0", autoReady: "v0.6.0" }, activations: ["buckets.s3.aws.m.upbound.io"], readOnlyProviders: true,
+      }));
+      expect(plan.find("aws:iam/rolePolicy:RolePolicy", "xp-providers").inputs.policy).toBe(policy);
+    });
+  });
+});
+
+describe("dr failover", () => {
+  const rds = (members: { arn: string; region: string; writer: boolean }[]) => {
+    const calls: string[] = [];
+    const fake: Rds = { describeGlobalCluster: async (id) => (id === "orders" ? { members } : undefined), promote: async (id, arn, mode) => { calls.push(`${mode} ${id} ${arn}`); } };
+    return { fake, calls };
+  };
+  const primary = { arn: "arn:aws:rds:eu-west-1:777788889999:cluster:orders-eu-west-1", region: "eu-west-1", writer: true };
+  const secondary = { arn: "arn:aws:rds:eu-central-1:777788889999:cluster:orders-eu-central-1", region: "eu-central-1", writer: false };
+
+  test("switches over (planned, no data loss) unless data loss is allowed explicitly", async () => {
+    const { fake, calls } = rds([primary, secondary]);
+    await failover(fake, { globalClusterId: "orders", toRegion: "eu-central-1", allowDataLoss: false }, () => undefined);
+    await failover(fake, { globalClusterId: "orders", toRegion: "eu-central-1", allowDataLoss: true }, () => undefined);
+    expect(calls).toEqual([`switchover orders ${secondary.arn}`, `failover orders ${secondary.arn}`]);
+  });
+
+  test("does nothing when the region already writes, and names the members when the region has none", async () => {
+    const { fake, calls } = rds([{ ...primary, writer: false }, { ...secondary, writer: true }]);
+    expect(await failover(fake, { globalClusterId: "orders", toRegion: "eu-central-1", allowDataLoss: false }, () => undefined)).toEqual({ promoted: undefined });
+    await expect(failover(fake, { globalClusterId: "orders", toRegion: "us-east-1", allowDataLoss: false }, () => undefined)).rejects.toThrow("global cluster orders has no member in us-east-1 (members: eu-west-1, eu-central-1 (writer))");
+    await expect(failover(fake, { globalClusterId: "nope", toRegion: "eu-central-1", allowDataLoss: false }, () => undefined)).rejects.toThrow("global cluster nope does not exist");
+    expect(calls).toEqual([]);
+  });
+});
+
+describe("dr retire", () => {
+  test("after the refresh, purges the Helm releases and objects that survived it; imports nothing when none did", async () => {
+    const entries = planEntries((await runStack("dev")).resources);
+    const state = { resources: entries.map((e) => ({ urn: e.urn, type: e.type, dependencies: e.dependencies, ...(e.parent ? { parent: e.parent } : {}), ...(e.provider ? { provider: `${e.provider}::id` } : {}) })) };
+    const stack = new FakeStack("dev", {}, state);
+    const { purged } = await retire(stack, () => undefined);
+    expect(stack.calls).toEqual(["refresh", "exportState", "importState"]);
+    expect(purged).toEqual(expect.arrayContaining(entries.filter((e) => e.type === "kubernetes:helm.sh/v3:Release").map((e) => e.urn)));
+    const again = await retire(stack, () => undefined);
+    expect(again.purged).toEqual([]);
+    expect(stack.calls.slice(3)).toEqual(["refresh", "exportState"]);
+  });
+});
+
+describe("the command line", () => {
+  const dr = (args: string[], env: NodeJS.ProcessEnv = process.env) => {
+    try {
+      return { status: 0, stderr: "", stdout: execFileSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools/dr.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", stdio: "pipe", env }) };
+    } catch (e: any) {
+      return { status: e.status as number, stderr: e.stderr as string, stdout: e.stdout as string };
+    }
+  };
+
+  test("without the Pulumi CLI, rebuild fails with one clear line", () => {
+    const r = dr(["rebuild", "--stack", "prod", "--bucket", "acme-dr"], { ...process.env, PATH: path.dirname(process.execPath) });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("dr rebuild: the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)\n");
+  });
+
+  test("missing flags and unknown commands are named before anything runs", () => {
+    expect(dr(["record", "--stack", "prod"]).stderr).toBe("dr record: record needs --bucket, --kms-key\n");
+    expect(dr(["retire", "--stack", "prod"]).stderr).toBe("dr retire: retire needs --cluster-deleted\n");
+    expect(dr(["restore"]).stderr).toBe('dr: unknown command "restore"; usage: npm run dr -- <record|rebuild|drill|failover|retire> [flags] (see tools/dr.ts)\n');
+  });
+});
+
+describe("the prod-dr stack", () => {
+  const prod = () => parseConfigOf("prod");
+  const dr = () => parseConfigOf("prod-dr");
+  function parseConfigOf(stack: string) {
+    return parseConfig(rawStackValues(stack));
+  }
+
+  test("plans prod's environment in prod's DR region, as a rebuild of prod", () => {
+    expect(dr().region).toBe(prod().dr.region);
+    expect(dr().dr).toEqual({ sourceStack: "prod" });
+    expect(dr().environment).not.toBe(prod().environment);
+  });
+
+  test("keeps prod's capacity, versions, private endpoint and SSO", () => {
+    expect(dr().kubernetesVersion).toBe(prod().kubernetesVersion);
+    expect(dr().nodeGroups).toEqual(prod().nodeGroups);
+    expect(dr().crossplane).toEqual(prod().crossplane);
+    expect(dr().endpoint.publicAccess).toBe(false);
+    expect(dr().argocd.sso?.issuer).toBe(prod().argocd.sso?.issuer);
+    expect(dr().gitops).toEqual(prod().gitops);
+  });
+
+  test("has a VPC range of its own, so the two regions can be peered", () => {
+    const [a, b] = [prod().vpc.cidr, dr().vpc.cidr];
+    expect(cidrContains(a, b.split("/")[0]) || cidrContains(b, a.split("/")[0])).toBe(false);
+  });
+});
+
+describe("the ledger recorder's least privilege", () => {
+  const key = "arn:aws:kms:eu-central-1:777788889999:key/dr";
+  const policy = ledgerWriterPolicy({ bucket: "acme-dr", environment: "prod", kmsKeyArn: key, region: "eu-central-1" });
+  const ledgerObject = "arn:aws:s3:::acme-dr/nixplane/prod/adoption-ledger.json";
+  const encrypted = { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key };
+
+  test("may write its environment's ledger, encrypted with the DR key, and nothing else", () => {
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject, context: encrypted })).toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject })).not.toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: ledgerObject, context: { ...encrypted, "s3:x-amz-server-side-encryption-aws-kms-key-id": "arn:aws:kms:eu-central-1:777788889999:key/other" } })).not.toBe("Allow");
+    expect(evaluate(policy, { action: "s3:PutObject", resource: "arn:aws:s3:::acme-dr/nixplane/staging/adoption-ledger.json", context: encrypted })).not.toBe("Allow");
+    for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "kms:Decrypt", "kms:ScheduleKeyDeletion"])
+      expect([action, evaluate(policy, { action, resource: action.startsWith("kms") ? key : ledgerObject, context: encrypted })]).toEqual([action, "ImplicitDeny"]);
+    expect(evaluate(policy, { action: "s3:GetBucketVersioning", resource: "arn:aws:s3:::acme-dr" })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key, context: { "kms:ViaService": "s3.eu-central-1.amazonaws.com" } })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key })).not.toBe("Allow");
+  });
+
+  test("reads, and only reads, the composed kinds in the cluster", () => {
+    const [role, binding] = ledgerReaderRbac(composedManagedResources(), { namespace: "nixplane-dr", serviceAccount: "ledger-recorder" }) as any[];
+    const covered = role.rules.flatMap((r: any) => r.resources.map((p: string) => `${p}.${r.apiGroups[0]}`)).sort();
+    expect(covered).toEqual([...composedManagedResources()].sort());
+    expect(new Set(role.rules.flatMap((r: any) => r.verbs))).toEqual(new Set(["get", "list"]));
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "ledger-recorder", namespace: "nixplane-dr" }]);
+  });
+});
+
+describe("the DR invariants on the plans", () => {
+  test("prod's DR copies are of exactly the images prod's nodes boot, made by a provider in prod's DR region", async () => {
+    const { resources } = await runStack("prod");
+    const config = parseConfig(rawStackValues("prod"));
+    const copies = resources.filter((r) => r.type === "aws:ec2/amiCopy:AmiCopy");
+    const templates = resources.filter((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate").map((t) => t.inputs.imageId).sort();
+    expect(copies.map((c) => c.inputs.sourceAmiId).sort()).toEqual([...new Set(templates)].sort());
+    expect(copies.map((c) => c.inputs.sourceAmiRegion)).toEqual(copies.map(() => config.region));
+    for (const c of copies) {
+      const provider = resources.find((r) => c.provider?.startsWith(`${r.urn}::`))!;
+      expect([c.name, provider.inputs.region]).toEqual([c.name, config.dr.region]);
+      expect(c.inputs.encrypted).toBe(true);
+    }
+  });
+
+  test("prod-dr boots the architectures prod boots", () => {
+    const archs = (stack: string) => [...new Set(parseConfig(rawStackValues(stack)).nodeGroups.map((g) => g.architecture))].sort();
+    expect(archs("prod-dr")).toEqual(archs("prod"));
+    expect(Object.keys(parseConfig(rawStackValues("prod-dr")).nodeImage.amiIds ?? {}).sort()).toEqual(archs("prod"));
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Disaster recovery: `npm run dr -- <command> [flags]`. The logic lives in lib/dr; this file parses
+ * flags, builds the real clients and prints one line on failure.
+ *
+ *   record   --stack S --bucket B --kms-key K [--dr-region R]   write the adoption ledger to the DR region
+ *   rebuild  --stack S --bucket B [--observe-only] [--ledger-environment E] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
+ *   drill    --stack S --bucket B [--timeout-minutes N] [--dr-region R]
+ *   failover --global-cluster G --to-region R [--allow-data-loss]
+ *   retire   --stack S --cluster-deleted                        forget a dead cluster's objects before destroy
+ */
+import { parseArgs } from "node:util";
+import { composedManagedResources } from "../components/crossplane";
+import { REPO_ROOT } from "../lib/paths";
+import { systemClock } from "../lib/dr/interfaces";
+import { recordLedger, storeLedger } from "../lib/dr/ledger";
+import { DrError, rebuild } from "../lib/dr/rebuild";
+import { drill, scratchStackName } from "../lib/dr/drill";
+import { failover } from "../lib/dr/failover";
+import { retire } from "../lib/dr/retire";
+import { automationStack, awsCliRds, awsCliStore, kubectlClient } from "../lib/dr/real";
+
+export const COMMANDS = ["record", "rebuild", "drill", "failover", "retire"] as const;
+const USAGE = `usage: npm run dr -- <${COMMANDS.join("|")}> [flags] (see tools/dr.ts)`;
+
+const REQUIRED: Record<(typeof COMMANDS)[number], string[]> = {
+  record: ["stack", "bucket", "kms-key"],
+  rebuild: ["stack", "bucket"],
+  drill: ["stack", "bucket"],
+  failover: ["global-cluster", "to-region"],
+  retire: ["stack", "cluster-deleted"],
+};
+
+export function parseDrArgs(argv: string[]) {
+  const [command, ...rest] = argv;
+  if (!(COMMANDS as readonly string[]).includes(command)) throw new Error(command ? `unknown command "${command}"; ${USAGE}` : USAGE);
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      stack: { type: "string" }, bucket: { type: "string" }, "kms-key": { type: "string" }, "dr-region": { type: "string" },
+      "observe-only": { type: "boolean" }, "ledger-version": { type: "string" }, "ledger-environment": { type: "string" }, "timeout-minutes": { type: "string" },
+      "global-cluster": { type: "string" }, "to-region": { type: "string" }, "allow-data-loss": { type: "boolean" }, "cluster-deleted": { type: "boolean" },
+    },
+  });
+  const missing = REQUIRED[command as (typeof COMMANDS)[number]].filter((k) => values[k as keyof typeof values] === undefined);
+  if (missing.length > 0) throw new Error(`${command} needs ${missing.map((m) => `--${m}`).join(", ")}`);
+  const minutes = values["timeout-minutes"] === undefined ? 30 : Number(values["timeout-minutes"]);
+  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`--timeout-minutes "${values["timeout-minutes"]}" is not a positive number`);
+  return { command: command as (typeof COMMANDS)[number], values, timeoutMs: minutes * 60_000 };
+}
+
+const log = (line: string) => console.log(line);
+
+async function drRegion(stack: { getConfig(k: string): Promise<string | undefined> }, flag: string | undefined): Promise<string> {
+  if (flag) return flag;
+  const dr = await stack.getConfig("nixplane:dr");
+  const region = dr ? (JSON.parse(dr) as { region?: string }).region : undefined;
+  if (!region) throw new Error("the stack has no nixplane:dr.region and no --dr-region was given");
+  return region;
+}
+
+async function kubeFor(stack: { outputs(): Promise<Record<string, unknown>> }) {
+  const { kubeconfig } = await stack.outputs();
+  if (!kubeconfig) throw new Error("the stack has no kubeconfig output: its cluster does not exist (yet)");
+  return kubectlClient(kubeconfig as string);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { command, values, timeoutMs } = parseDrArgs(argv);
+  const kinds = () => composedManagedResources();
+  switch (command) {
+    case "record": {
+      const stack = await automationStack(values.stack!, REPO_ROOT);
+      const out = await stack.outputs();
+      const { ledger, unnamed } = await recordLedger(await kubeFor(stack), {
+        environment: String(out.environment), clusterName: String(out.clusterName), nodeSecurityGroupId: out.clusterSecurityGroupId as string | undefined, kinds: kinds(), now: new Date(),
+      });
+      const where = await storeLedger(awsCliStore(await drRegion(stack, values["dr-region"])), values.bucket!, values["kms-key"]!, ledger);
+      log(`recorded ${ledger.entries.length} resources to s3://${values.bucket}/${where.key} (version ${where.versionId})${unnamed.length ? `; not yet created, so not recorded: ${unnamed.join(", ")}` : ""}`);
+      return;
+    }
+    case "rebuild": {
+      const stack = await automationStack(values.stack!, REPO_ROOT);
+      const environment = await stack.getConfig("nixplane:environment");
+      const r = await rebuild({ stack, kube: () => kubeFor(stack), clock: systemClock, log, store: awsCliStore(await drRegion(stack, values["dr-region"])) }, {
+        // prod-dr rebuilds from prod's ledger: --ledger-environment prod.
+        environment: values["ledger-environment"] ?? environment!, ledgerBucket: values.bucket!, ledgerVersion: values["ledger-version"], kinds: kinds(), observeOnly: !!values["observe-only"], timeoutMs, pollMs: 15_000,
+      });
+      log(r.owned ? "rebuilt: every resource adopted, the phase is Own" : "observed: the phase stays Observe (--observe-only)");
+      return;
+    }
+    case "drill": {
+      const source = await automationStack(values.stack!, REPO_ROOT);
+      const region = await drRegion(source, values["dr-region"]);
+      let scratchStack: Awaited<ReturnType<typeof automationStack>> | undefined;
+      const r = await drill({
+        source, store: awsCliStore(region), clock: systemClock, log, kube: () => kubeFor(scratchStack!),
+        scratch: async (name) => (scratchStack = await automationStack(name, REPO_ROOT)),
+      }, { ledgerBucket: values.bucket!, kinds: kinds(), timeoutMs, pollMs: 15_000 });
+      log(`drill of ${values.stack} in ${scratchStackName(values.stack!)}: recovery ${Math.round(r.recoveryMs / 1000)} s; ${JSON.stringify(r.perClass)}; ${JSON.stringify(r.perOutcome)}`);
+      if (r.problems.length > 0) throw new DrError(`a rebuild would stop: ${r.problems.join("; ")}`);
+      return;
+    }
+    case "failover": {
+      await failover(awsCliRds(values["to-region"]!), { globalClusterId: values["global-cluster"]!, toRegion: values["to-region"]!, allowDataLoss: !!values["allow-data-loss"] }, log);
+      return;
+    }
+    case "retire": {
+      await retire(await automationStack(values.stack!, REPO_ROOT), log);
+      return;
+    }
+  }
+}
+
+if (require.main === module) {
+  const argv = process.argv.slice(2);
+  main(argv).then(() => process.exit(0), (e: Error) => {
+    console.error(`dr${argv[0] && (COMMANDS as readonly string[]).includes(argv[0]) ? ` ${argv[0]}` : ""}: ${e.message}`.replace(/\s+/g, " ").trim());
+    process.exit(1);
+  });
+}
