@@ -54,6 +54,8 @@ export interface DeployRunnerArgs {
   computeType?: pulumi.Input<string>;
   /** Default DEFAULT_RUNNER_IMAGE. */
   image?: pulumi.Input<string>;
+  /** Protect the build log group (it holds what every deploy printed). Default true. */
+  protect?: boolean;
 }
 
 export function validateDeployRunnerArgs(args: DeployRunnerArgs): Problem[] {
@@ -156,7 +158,7 @@ function createDeployRunner(name: string, args: DeployRunnerArgs, parent: pulumi
     description: `Kubernetes API from the ${projectName} GitHub Actions runner`,
   }, opts);
 
-  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/codebuild/${projectName}`, retentionInDays: RUNNER_LOG_RETENTION_DAYS }, opts);
+  const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/aws/codebuild/${projectName}`, retentionInDays: RUNNER_LOG_RETENTION_DAYS }, { ...opts, protect: args.protect !== false });
   const role = new aws.iam.Role(`${name}-service`, {
     assumeRolePolicy: pulumi.all([args.accountId, projectArn]).apply(([a, p]) => runnerTrustPolicy(a, p)),
   }, opts);

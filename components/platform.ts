@@ -108,6 +108,7 @@ export class Platform extends pulumi.ComponentResource {
         clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
         clusterName: this.cluster.clusterName,
         accountId,
+        protect: config.protect,
       }, child);
     }
 

@@ -365,7 +365,7 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): string[]
     case "custom":
       // Messages that already quote the value start with it; the rest get the value put in front.
       // An empty object is an optional section's "not configured" (its Pulumi.yaml default): nothing to quote.
-      if (/^[("]/.test(issue.message) || value === undefined || (value !== null && typeof value === "object" && Object.keys(value).length === 0)) return [`${key} ${issue.message}`];
+      if (/^[("]/.test(issue.message) || value === undefined || (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 0)) return [`${key} ${issue.message}`];
       return [`${key} ${show(value)} ${issue.message}`];
     default:
       return [`${key} ${show(value)} ${issue.message}`];

@@ -37,12 +37,15 @@ describe("the plan diff of real plan pairs (dev)", () => {
   });
 
   test("a Kubernetes upgrade changes the add-on versions in place, each shown before and after", async () => {
-    const d = diffPlanDirs(base, await planDir("dev", { overrides: { "nixplane:kubernetesVersion": "1.32" } }));
+    // The image lock holds 1.33 images only; a 1.32 node needs an AMI given by ID (mode ami).
+    const ami = JSON.stringify({ mode: "ami", amiIds: { arm64: "ami-0123456789abcdef0" } });
+    const d = diffPlanDirs(base, await planDir("dev", { overrides: { "nixplane:kubernetesVersion": "1.32", "nixplane:nodeImage": ami } }));
     const proxy = find(d, "aws:eks/addon:Addon", "nixplane-cluster-kube-proxy")!;
     expect(proxy.kind).toBe("changed");
     expect(proxy.inputs).toEqual([{ path: "addonVersion", before: "v1.33.0-eksbuild.2", after: "v1.32.0-eksbuild.2" }]);
     expect(find(d, "eks:index:Cluster", "nixplane-cluster-eks")).toMatchObject({ kind: "changed", inputs: [{ path: "version", before: "1.33", after: "1.32" }] });
-    expect(kinds(d, "removed")).toEqual([]);
+    // Only the copy of the locked 1.33 image (and its key) goes: nodes now boot the given AMI.
+    expect(kinds(d, "removed").every((r) => /nixplane-node-image-/.test(r))).toBe(true);
   });
 
   test("a new VPC CIDR replaces the VPC and every subnet (cidrBlock cannot change in place)", async () => {

@@ -227,7 +227,7 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
 
   test("the plan's command line: --help, unknown flags and extra words refused in one line", () => {
     const help = run(clone, "tools/plan.ts", ["--help"]);
-    expect([help.status, help.stdout.split("\n")[0]]).toEqual([0, "usage: npm run plan -- [stack] [--timeline]"]);
+    expect([help.status, help.stdout.split("\n")[0]]).toEqual([0, "usage: npm run plan -- [stack] [--timeline] [--diff <base-plan-dir>]"]);
     const typo = run(clone, "tools/plan.ts", ["dev", "--tmeline"]);
     expect([typo.status, typo.stderr.split("\n")[0]]).toEqual([1, "plan: Unknown option '--tmeline'"]);
     expect(typo.stderr).not.toMatch(/^\s+at /m);
