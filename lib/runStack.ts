@@ -1,7 +1,7 @@
 /** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
 import { loadConfig, parseConfig, readRawConfig } from "../stacks/config";
 import { createProgram } from "../stacks/program";
-import { runProgram, type RunResult } from "./run";
+import { runProgram, type RegistrationClock, type RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 
 export const MOCK_ACCOUNT_FALLBACK = "123456789012";
@@ -12,7 +12,7 @@ export interface StackRunOptions {
   overrides?: Record<string, string>;
   secretKeys?: string[];
   unknownClusterOutputs?: boolean;
-  delayMs?: (type: string, name: string) => number;
+  clock?: RegistrationClock;
 }
 
 export async function runStack(stack: string, opts: StackRunOptions = {}): Promise<RunResult> {
@@ -27,7 +27,7 @@ export async function runStack(stack: string, opts: StackRunOptions = {}): Promi
     secretKeys: [...file.secretKeys, ...(opts.secretKeys ?? [])],
     preview: opts.preview,
     env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs },
-    delayMs: opts.delayMs,
+    clock: opts.clock,
     // The program's modules only declare; resources are created by this call, after the mocks are set.
     program: () => createProgram(loadConfig()),
   });
