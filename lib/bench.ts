@@ -115,7 +115,7 @@ export interface Target {
   value: number;
   /** Passes when value ≤ limit. */
   limit: number;
-  unit: "ms" | "s" | "MiB" | "×";
+  unit: "ms" | "s" | "MiB" | "×" | "count";
   /** A stretch goal printed next to the limit. */
   aim?: number;
 }
@@ -126,6 +126,7 @@ function show(v: number, unit: Target["unit"]): string {
     case "s": return `${(v / 1000).toFixed(2)} s`;
     case "MiB": return `${v.toFixed(0)} MiB`;
     case "×": return `${v.toFixed(2)}×`;
+    case "count": return String(v);
   }
 }
 

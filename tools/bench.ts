@@ -160,7 +160,8 @@ async function main(argv: string[]) {
     try {
       const cmd = (root: string) => [...node, path.join(root, "tools", "plan.ts"), "prod"];
       const [a, b] = await paired(runs, [{ label: "plan prod, no extra claims", cmd: cmd(bare), cwd: bare }, { label: `plan prod, ${CLAIM_FILES} claim files`, cmd: cmd(full), cwd: full }]);
-      report.push(`plan of prod with ${CLAIM_FILES} claim files in gitops/ vs none (repository copies, ${runs} paired runs): ${sec(wall(b))} vs ${sec(wall(a))}, ratio ${pairedRatio(b, a).toFixed(2)}×`);
+      const cpuRatio = median(b.map((m, i) => m.cpuMs / a[i].cpuMs));
+      report.push(`plan of prod with ${CLAIM_FILES} claim files in gitops/ vs none (repository copies, ${runs} paired runs): ${sec(wall(b))} vs ${sec(wall(a))} wall, ratio ${pairedRatio(b, a).toFixed(2)}× (CPU ${cpuRatio.toFixed(2)}×)`);
       targets.push({ name: `plan unchanged by ${CLAIM_FILES} claims`, measured: "median paired wall ratio", value: pairedRatio(b, a), limit: TARGETS.claimsRatio, unit: "×" });
     } finally {
       for (const r of [bare, full]) fs.rmSync(path.dirname(r), { recursive: true, force: true });
@@ -174,14 +175,14 @@ async function main(argv: string[]) {
     const results = ms.map(lastJson);
     const same = results.every((r) => JSON.stringify(r) === JSON.stringify(results[0]));
     report.push(`timeline of prod (virtual clock), ${TIMELINE_RUNS} concurrent runs: headline ${results.map((r) => `${(r.predicted / 60).toFixed(1)} min`).join(", ")} (${same ? "identical, critical path included" : "DIFFERENT"}); lower bound ${(results[0].lowerBound / 60).toFixed(1)} min`);
-    targets.push({ name: "timeline headline identical across runs", measured: "distinct results", value: new Set(results.map((r) => JSON.stringify(r))).size, limit: 1, unit: "×" });
+    targets.push({ name: "timeline headline identical across runs", measured: "distinct results", value: new Set(results.map((r) => JSON.stringify(r))).size, limit: 1, unit: "count" });
   }
 
   if (only.has("test")) {
     const cmd = ["npm", "test", "--silent"];
     const ms: ChildMeasure[] = [];
     for (let i = 0; i < testRuns; i++) ms.push(await once(`npm test ${i + 1}/${testRuns}`, cmd));
-    report.push(`whole test suite (\`npm test\`: tsc --noEmit + jest, ${testRuns} runs): wall median ${sec(wall(ms))}, largest process ${mib(Math.max(...ms.map((m) => m.maxRssKiB)))}, whole tree ${mib(Math.max(...ms.map((m) => m.treeRssKiB)))} (sampled)`);
+    report.push(`whole test suite (\`npm test\`: tsc --noEmit + jest, ${testRuns} runs): wall median ${sec(wall(ms))}, CPU ${sec(median(ms.map((m) => m.cpuMs)))}, largest process ${mib(Math.max(...ms.map((m) => m.maxRssKiB)))}, whole tree ${mib(Math.max(...ms.map((m) => m.treeRssKiB)))} (sampled)`);
     targets.push({ name: "test suite", measured: "median wall", value: wall(ms), limit: TARGETS.testMs, unit: "s" });
     targets.push({ name: "test suite, largest process", measured: "max over runs", value: Math.max(...ms.map((m) => m.maxRssKiB)) / 1024, limit: TARGETS.testProcessMiB, unit: "MiB" });
   }
@@ -195,12 +196,12 @@ async function main(argv: string[]) {
         const ms: ChildMeasure[] = [];
         for (let i = 0; i < k; i++) {
           const m = await measureChild(cmd, { cwd: REPO_ROOT });
-          process.stderr.write(`  gitops checker, ${n} XR files ${i + 1}/${k}: ${sec(m.wallMs)} (exit ${m.exitCode})\n`);
+          process.stderr.write(`  gitops checker, ${n} XR files ${i + 1}/${k}: ${sec(m.wallMs)} wall, ${sec(m.cpuMs)} CPU (exit ${m.exitCode})\n`);
           ms.push(m);
         }
         const summary = ms[0].stdout.trim().split("\n").pop() ?? "";
         const problems = ms[0].stdout.trim().split("\n").length - 1;
-        report.push(`gitops checker over gitops/ + ${n} XR files on disk (\`${show(cmd.slice(0, -1))} <tmp>/gitops\`, ${k} runs): wall median ${sec(wall(ms))}, largest process ${mib(median(ms.map((m) => m.maxRssKiB)))}; ${summary.replace(dir, "<tmp>/gitops")}${problems > 0 ? ` — first: ${ms[0].stdout.split("\n")[0]}` : ""}`);
+        report.push(`gitops checker over gitops/ + ${n} XR files on disk (\`${show(cmd.slice(0, -1))} <tmp>/gitops\`, ${k} runs): wall median ${sec(wall(ms))}, CPU ${sec(median(ms.map((m) => m.cpuMs)))}, largest process ${mib(median(ms.map((m) => m.maxRssKiB)))}; ${summary.replace(dir, "<tmp>/gitops")}${problems > 0 ? ` — first: ${ms[0].stdout.split("\n")[0]}` : ""}`);
         targets.push({ name: `gitops checker, ${n} XR files`, measured: "median wall", value: ms.every((m) => m.exitCode <= 1) ? wall(ms) : NaN, limit: TARGETS.gitopsMs[n], unit: "s" });
       } finally {
         fs.rmSync(path.dirname(dir), { recursive: true, force: true });
