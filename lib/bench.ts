@@ -14,6 +14,8 @@ export interface ChildMeasure {
   maxRssKiB: number;
   /** Peak of the summed RSS of every process in the tree, KiB (sampled every TREE_SAMPLE_MS). */
   treeRssKiB: number;
+  /** User + system CPU of the whole tree, ms (GNU time; NaN without it): steadier than wall on a busy machine. */
+  cpuMs: number;
   exitCode: number;
   stdout: string;
   stderr: string;
@@ -67,7 +69,7 @@ export async function measureChild(cmd: string[], opts: { cwd: string; env?: Nod
   let env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   let argv = cmd;
   if (gnu) {
-    argv = [GNU_TIME, "-f", "%M", "-o", rssFile, ...cmd];
+    argv = [GNU_TIME, "-f", "%M %U %S", "-o", rssFile, ...cmd];
   } else {
     const preload = path.join(dir, "preload.cjs");
     fs.writeFileSync(preload, PRELOAD);
@@ -84,10 +86,19 @@ export async function measureChild(cmd: string[], opts: { cwd: string; env?: Nod
   const exitCode: number = await new Promise((resolve) => child.on("close", (code) => resolve(code ?? 1)));
   const wallMs = performance.now() - started;
   clearInterval(sampler);
-  const recorded = fs.existsSync(rssFile) ? fs.readFileSync(rssFile, "utf8").split(/\s+/).map(Number).filter((n) => Number.isFinite(n) && n > 0) : [];
+  const text = fs.existsSync(rssFile) ? fs.readFileSync(rssFile, "utf8") : "";
   fs.rmSync(dir, { recursive: true, force: true });
-  const maxRssKiB = Math.max(0, ...recorded);
-  return { wallMs, maxRssKiB, treeRssKiB: Math.max(tree, maxRssKiB), exitCode, stdout, stderr };
+  let maxRssKiB = 0;
+  let cpuMs = NaN;
+  if (gnu) {
+    // GNU time writes "Command exited with non-zero status N" first when the command fails.
+    const [rss, user, sys] = (text.trim().split("\n").pop() ?? "").split(/\s+/).map(Number);
+    maxRssKiB = Number.isFinite(rss) ? rss : 0;
+    cpuMs = (user + sys) * 1000;
+  } else {
+    maxRssKiB = Math.max(0, ...text.split(/\s+/).map(Number).filter((n) => Number.isFinite(n) && n > 0));
+  }
+  return { wallMs, maxRssKiB, treeRssKiB: Math.max(tree, maxRssKiB), cpuMs, exitCode, stdout, stderr };
 }
 
 export function median(xs: number[]): number {
@@ -99,16 +110,40 @@ export function median(xs: number[]): number {
 
 export interface Target {
   name: string;
-  /** What is compared with the limit. */
+  /** What is compared with the limit, e.g. "median wall". */
   measured: string;
   value: number;
+  /** Passes when value ≤ limit. */
   limit: number;
-  unit: "ms";
+  unit: "ms" | "s" | "MiB" | "×" | "count";
+  /** A stretch goal printed next to the limit. */
+  aim?: number;
 }
 
+function show(v: number, unit: Target["unit"]): string {
+  switch (unit) {
+    case "ms": return `${v.toFixed(1)} ms`;
+    case "s": return `${(v / 1000).toFixed(2)} s`;
+    case "MiB": return `${v.toFixed(0)} MiB`;
+    case "×": return `${v.toFixed(2)}×`;
+    case "count": return String(v);
+  }
+}
+
+/** `s` values are given in milliseconds and shown in seconds. */
 export function verdict(t: Target): string {
-  const pass = t.value < t.limit;
-  return `${pass ? "PASS" : "FAIL"}  ${t.name}: ${t.measured} ${(t.value / 1000).toFixed(2)} s (target < ${(t.limit / 1000).toFixed(0)} s)`;
+  if (!Number.isFinite(t.value)) return `N/A   ${t.name}: no measurement`;
+  const aim = t.aim === undefined ? "" : `, aiming at ${show(t.aim, t.unit)}`;
+  return `${t.value <= t.limit ? "PASS" : "FAIL"}  ${t.name}: ${t.measured} ${show(t.value, t.unit)} (target ≤ ${show(t.limit, t.unit)}${aim})`;
 }
 
 export const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+/** Least-squares slope of y over x: the marginal cost per unit of x. */
+export function slope(points: { x: number; y: number }[]): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p.x, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? NaN : points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
+}

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, type MockEnv } from "./mocks";
+import { withoutPromiseStacks } from "./promiseStacks";
 
 export const SECRET_MASK = "[secret]";
 export const UNKNOWN_MASK = "[unknown]";
@@ -29,7 +30,7 @@ export interface RecordedResource {
   protect: boolean;
   retainOnDelete: boolean;
   ignoreChanges: string[];
-  /** Milliseconds since the run started (used by the timeline). */
+  /** When the registration reached the engine: wall ms since the run started, or the `clock`'s time. */
   startedAt: number;
   finishedAt?: number;
 }
@@ -42,10 +43,17 @@ export interface RunOptions {
   stack: string;
   preview?: boolean;
   env: MockEnv;
-  /** Milliseconds a resource takes to create (the timeline's model); default none. */
-  delayMs?: (type: string, name: string) => number;
+  /** Replaces wall time: the timeline's virtual clock stamps and holds each creation (lib/timeline.ts). */
+  clock?: RegistrationClock;
   /** Loads and runs the program; called after the mocks are in place. */
   program: () => unknown | Promise<unknown>;
+}
+
+/** A clock the harness reads at each registration and awaits before the engine answers it. */
+export interface RegistrationClock {
+  now(): number;
+  /** Resolves when `rec` has finished creating. */
+  create(rec: RecordedResource): Promise<void>;
 }
 
 export interface RunResult {
@@ -93,11 +101,13 @@ function urnOf(stack: string, project: string, parent: string, type: string, nam
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const project = opts.project ?? "nixplane";
   const settings = require("@pulumi/pulumi/runtime/settings");
+  withoutPromiseStacks();
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
   await pulumi.runtime.setMocks(createMocks(opts.env), project, opts.stack, opts.preview ?? false);
 
   const resources: RecordedResource[] = [];
   const t0 = performance.now();
+  const now = opts.clock ? () => opts.clock!.now() : () => performance.now() - t0;
   const monitor = settings.getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req: any, callback: (err: unknown, resp: unknown) => void) => {
@@ -122,13 +132,12 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
       protect: req.getProtect() ?? false,
       retainOnDelete: req.getRetainondelete() ?? false,
       ignoreChanges: req.getIgnorechangesList(),
-      startedAt: performance.now() - t0,
+      startedAt: now(),
     };
     resources.push(rec);
-    const delay = opts.delayMs?.(rec.type, rec.name) ?? 0;
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+    if (opts.clock) await opts.clock.create(rec);
     return register(req, (err: unknown, resp: unknown) => {
-      rec.finishedAt = performance.now() - t0;
+      rec.finishedAt = now();
       callback(err, resp);
     });
   };

@@ -2,7 +2,7 @@
 import { loadConfig, parseConfig, readRawConfig } from "../stacks/config";
 import { createProgram } from "../stacks/program";
 import type { MockEnv } from "./mocks";
-import { runProgram, type RunResult } from "./run";
+import { runProgram, type RegistrationClock, type RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 
 export const MOCK_ACCOUNT_FALLBACK = "123456789012";
@@ -13,7 +13,7 @@ export interface StackRunOptions {
   overrides?: Record<string, string>;
   secretKeys?: string[];
   unknownClusterOutputs?: boolean;
-  delayMs?: (type: string, name: string) => number;
+  clock?: RegistrationClock;
   /** What the mocked AWS answers about the deployer and the region (caller ARN, existing clusters). */
   mockEnv?: Pick<MockEnv, "callerArn" | "existingClusters">;
 }
@@ -30,7 +30,7 @@ export async function runStack(stack: string, opts: StackRunOptions = {}): Promi
     secretKeys: [...file.secretKeys, ...(opts.secretKeys ?? [])],
     preview: opts.preview,
     env: { region: parsed.region, accountId: parsed.allowedAccountIds[0] ?? MOCK_ACCOUNT_FALLBACK, unknownClusterOutputs: opts.unknownClusterOutputs, ...opts.mockEnv },
-    delayMs: opts.delayMs,
+    clock: opts.clock,
     // The program's modules only declare; resources are created by this call, after the mocks are set.
     program: () => createProgram(loadConfig()),
   });

@@ -1,30 +1,23 @@
 /**
  * The deployment timeline (`npm run plan -- <stack> --timeline`): runs the real program under mocks
- * with each resource's creation delayed by its modelled duration (lib/latency.ts), so dependents
- * wait exactly as they would in the cloud, and reports
- *   - the predicted total (measured, converted back to modelled minutes),
- *   - the critical path (walk back from the last finisher through the dependency that finished last),
+ * on a virtual clock. Each registration is stamped with the clock's time and held until the clock
+ * reaches its modelled finish (lib/latency.ts); the clock jumps to the next finish only when the
+ * program has nothing left to do at the current instant. No wall time is involved, so the headline is
+ * the same on every run and every machine, and every wait the program makes shows up exactly:
+ *   - the predicted total (the virtual time at which the last resource finishes),
+ *   - the critical path, each step with the wait that held it (input, provider, parent, dependsOn),
  *   - the lower bound: the longest path through the necessary edges only (data, provider, and the
  *     explicit `dependsOn` pairs allow-listed in lib/latency.ts), and predicted / lower bound,
- *   - the needless explicit edges that delay something, and a Mermaid Gantt chart.
+ *   - the needless explicit edges that delay something, waits no recorded edge explains (an
+ *     `await`, a resource created in `.apply`, a component held by its providers), and a Gantt chart.
  * The arithmetic (longest path, critical-path walk, Gantt rendering) is in pure exported functions.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { modelledSeconds, necessaryOrdering, type ResourceFacts } from "./latency";
-import type { RecordedResource } from "./run";
+import type { RecordedResource, RegistrationClock } from "./run";
 import { runStack } from "./runStack";
 
-/**
- * Scale of the measured run: wall milliseconds per modelled second. At 1, a ~40-minute deployment
- * runs in ~2.4 s. Measurement noise: every hop of a chain adds the timer's lateness (Node timers
- * fire 0-2 ms late) plus the mock engine's serial work per registration (~0.1-1 ms, worse in
- * bursts of concurrent registrations) — about 1-3 modelled seconds per hop at this scale, i.e.
- * ~1-2 % on a 15-hop critical path. The report prints the actual overhead (measured − arithmetic).
- */
-export const MS_PER_MODELLED_SECOND = 1;
-/** The tests' scale: 4× faster, so 4× the relative noise (still well under the 5 % threshold). */
-export const FAST_MS_PER_MODELLED_SECOND = 0.25;
 /** predicted / lower bound above this means the program waits for something it does not need. */
 export const MAX_RATIO = 1.05;
 
@@ -67,18 +60,6 @@ export function longestPath(nodes: DagNode[]): LongestPath {
   nodes.forEach((n) => visit(n.id));
   const path = walkBack(nodes, (id) => finish.get(id)!);
   return { total: path.length ? finish.get(path[path.length - 1])! : 0, start, finish, path };
-}
-
-export interface TimedNode {
-  id: string;
-  finishedAt: number;
-  deps: string[];
-}
-
-/** The measured critical path: from the last finisher back through the dependency that finished last. */
-export function criticalPath(nodes: TimedNode[]): string[] {
-  const finishedAt = new Map(nodes.map((n) => [n.id, n.finishedAt]));
-  return walkBack(nodes, (id) => finishedAt.get(id)!);
 }
 
 /** Ties go to the node listed first, so equal inputs always give the same path. */
@@ -199,6 +180,73 @@ export function needlessDelays(graph: ResourceGraph, lowerBound: LongestPath): N
     .sort((a, b) => b.delay - a.delay || a.from.localeCompare(b.from));
 }
 
+// ──────────────────────────────────────────── the clock ────────────────────────────────────────────
+
+/**
+ * Macrotask turns with no new registration after which the program is taken to be idle at the
+ * current instant. Under mocks a registration is promise work (drained before any macrotask), so one
+ * turn suffices; the second absorbs a stray `setImmediate` in a library.
+ */
+export const IDLE_TURNS = 2;
+/** Idle turns with nothing scheduled and the program unfinished before the clock gives up. */
+export const STALL_TURNS = 10_000;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A discrete-event clock in modelled seconds. `create` holds a registration until the clock reaches
+ * its finish; `drive` advances the clock to the earliest pending finish whenever the program is idle,
+ * releasing every creation that finishes at that instant in registration order. Deterministic: the
+ * times depend only on the program's waits and the durations, never on how fast the machine is.
+ */
+export class VirtualClock implements RegistrationClock {
+  private time = 0;
+  private seq = 0;
+  private activity = 0;
+  private pending: { at: number; seq: number; release: () => void }[] = [];
+
+  constructor(private readonly duration: (rec: RecordedResource) => number) {}
+
+  now(): number {
+    return this.time;
+  }
+
+  create(rec: RecordedResource): Promise<void> {
+    this.activity++;
+    const seconds = this.duration(rec);
+    if (!(seconds > 0)) return Promise.resolve();
+    return new Promise((release) => this.pending.push({ at: this.time + seconds, seq: this.seq++, release }));
+  }
+
+  /** Runs `work` to completion, advancing the clock whenever it is idle. */
+  async drive<T>(work: Promise<T>): Promise<T> {
+    let settled = false;
+    const done = work.finally(() => { settled = true; });
+    done.catch(() => undefined);
+    let stalled = 0;
+    while (!settled) {
+      let idle = 0;
+      while (!settled && idle < IDLE_TURNS) {
+        const before = this.activity;
+        await turn();
+        idle = this.activity === before ? idle + 1 : 0;
+      }
+      if (settled) break;
+      if (this.pending.length === 0) {
+        // Idle with nothing scheduled: only real I/O can move the program on (none under mocks).
+        if (++stalled > STALL_TURNS) throw new Error(`the program stalled at ${this.time} s with no creation pending`);
+        continue;
+      }
+      stalled = 0;
+      this.pending.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const at = this.pending[0].at;
+      this.time = at;
+      while (this.pending.length > 0 && this.pending[0].at === at) this.pending.shift()!.release();
+    }
+    return done;
+  }
+}
+
 // ───────────────────────────────────────────── the run ─────────────────────────────────────────────
 
 export interface TimelineEntry {
@@ -208,34 +256,44 @@ export interface TimelineEntry {
   section: string;
   /** Modelled duration, seconds. */
   seconds: number;
-  /** Measured start/finish, converted to modelled seconds. */
+  /** Virtual start (registration) and finish, modelled seconds. */
   start: number;
   finish: number;
 }
 
+/** Why a resource could not start before another finished. */
+export type WaitKind = "input" | "provider" | "parent" | "dependsOn" | "unrecorded";
+
+export interface Wait {
+  on: TimelineEntry;
+  kind: WaitKind;
+  /** The input properties that carry the dependency, or the `dependsOn`'s verdict and where it was declared. */
+  detail: string;
+}
+
+export interface CriticalStep {
+  entry: TimelineEntry;
+  /** What the step waited for before it started (undefined for the first step). */
+  wait?: Wait;
+}
+
 export interface Timeline {
   stack: string;
-  msPerSecond: number;
   entries: TimelineEntry[];
-  /** Measured makespan, modelled seconds. */
+  /** Virtual time at which the last resource finished, modelled seconds. */
   predicted: number;
-  /** The same program computed exactly over its recorded waits (no measurement noise). */
+  /** The same program computed over its recorded waits (equals `predicted` unless some wait is unrecorded). */
   programmed: LongestPath;
   lowerBound: LongestPath;
+  /** predicted / lower bound. */
   ratio: number;
-  criticalPath: TimelineEntry[];
+  criticalPath: CriticalStep[];
   needless: NeedlessDelay[];
   /** Custom resource types no latency rule covers (they got the default). */
   unmodelled: string[];
-  /** Resources that started later than their last recorded wait finished, beyond measurement noise. */
-  unexplained: { entry: TimelineEntry; gap: number }[];
+  /** Resources that started later than every recorded wait allows, with what finished at that instant. */
+  unexplained: { entry: TimelineEntry; gap: number; after: TimelineEntry[] }[];
 }
-
-/**
- * A resource whose measured start trails its last recorded wait by more than this (wall ms) waited
- * for something the graph does not show (an `await`, or a resource created inside `.apply`).
- */
-export const UNEXPLAINED_WAIT_MS = 60;
 
 function facts(r: RecordedResource): ResourceFacts {
   return { type: r.type, name: r.name, inputs: r.inputs, custom: r.custom, remote: r.remote };
@@ -249,45 +307,85 @@ function sectionOf(r: RecordedResource, byUrn: Map<string, RecordedResource>): s
   return "platform";
 }
 
+/** Classifies the edge `r` → `dep` (an input wins over the provider, the provider over a `dependsOn`). */
+export function classifyWait(r: RecordedResource, dep: string, graph: ResourceGraph): { kind: WaitKind; detail: string } {
+  const props = Object.entries(r.propertyDependencies).filter(([, urns]) => urns.includes(dep)).map(([k]) => k).sort();
+  if (props.length > 0) return { kind: "input", detail: props.join(", ") };
+  if (providerUrn(r.provider) === dep) return { kind: "provider", detail: "created through it" };
+  const explicit = graph.explicit.find((e) => e.from === r.urn && e.to === dep);
+  if (explicit) {
+    const where = explicit.declaredOn === r.urn ? "" : `, inherited from ${explicit.declaredOn}`;
+    return { kind: "dependsOn", detail: explicit.necessary ? `necessary: ${explicit.reason}${where}` : `NEEDLESS${where}` };
+  }
+  if (r.dependencies.includes(dep)) return { kind: "dependsOn", detail: "engine-recorded dependency" };
+  if (r.parent === dep) return { kind: "parent", detail: "a child registers after its component" };
+  return { kind: "unrecorded", detail: "no recorded edge: the program awaited it (await, .apply, or providers in a component's options)" };
+}
+
 /**
- * Two runs of the stack: an undelayed one records every resource's inputs (the model needs them:
- * endpoint type, waitFor annotations), then the measured one delays each creation by its model.
+ * One run of the stack on the virtual clock. Each resource's duration comes from its recorded facts
+ * (type, name, inputs such as the endpoint type or a waitFor annotation) at the moment it registers.
  */
-export async function runTimeline(stack: string, msPerSecond = MS_PER_MODELLED_SECOND): Promise<Timeline> {
-  const modelled = new Map<string, number>();
+export async function runTimeline(stack: string): Promise<Timeline> {
   const unmodelled = new Set<string>();
-  for (const r of (await runStack(stack)).resources) {
+  const secondsOf = new Map<RecordedResource, number>();
+  const clock = new VirtualClock((r) => {
     const { seconds, rule } = modelledSeconds(facts(r));
     if (!rule && r.custom) unmodelled.add(r.type);
-    const key = `${r.type}::${r.name}`;
-    modelled.set(key, Math.max(seconds, modelled.get(key) ?? 0));
-  }
-  const secondsOf = (type: string, name: string) => modelled.get(`${type}::${name}`) ?? 0;
-  const { resources } = await runStack(stack, { delayMs: (type, name) => secondsOf(type, name) * msPerSecond });
+    secondsOf.set(r, seconds);
+    return seconds;
+  });
+  const { resources } = await clock.drive(runStack(stack, { clock }));
+  return timelineOf(stack, resources, (r) => secondsOf.get(r) ?? 0, [...unmodelled].sort());
+}
 
+/** The analysis of one clocked run (pure: the tests feed it small recorded graphs). */
+export function timelineOf(stack: string, resources: RecordedResource[], seconds: (r: RecordedResource) => number, unmodelled: string[] = []): Timeline {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
-  // The clock starts at the first registration: loading the program is not deployment time.
-  const t0 = Math.min(...resources.map((r) => r.startedAt));
   const entries: TimelineEntry[] = resources.map((r) => ({
-    urn: r.urn, type: r.type, name: r.name, section: sectionOf(r, byUrn), seconds: secondsOf(r.type, r.name),
-    start: (r.startedAt - t0) / msPerSecond, finish: ((r.finishedAt ?? r.startedAt) - t0) / msPerSecond,
+    urn: r.urn, type: r.type, name: r.name, section: sectionOf(r, byUrn), seconds: seconds(r),
+    start: r.startedAt, finish: r.finishedAt ?? r.startedAt,
   }));
-  const graph = buildGraphs(resources, (r) => secondsOf(r.type, r.name));
+  const entryOf = new Map(entries.map((e) => [e.urn, e]));
+  const graph = buildGraphs(resources, seconds);
   const programmed = longestPath(graph.programmed);
   const lowerBound = longestPath(graph.necessary);
   const predicted = Math.max(0, ...entries.map((e) => e.finish));
-  const entryOf = new Map(entries.map((e) => [e.urn, e]));
-  const measuredPath = criticalPath(graph.programmed.map((n) => ({ id: n.id, deps: n.deps, finishedAt: entryOf.get(n.id)!.finish })));
+  // Walk back from the last finisher: through the recorded wait that finished last when one ends
+  // exactly at the start, else through whatever finished at that instant (an unrecorded wait).
+  const finishers = (t: number) => entries.filter((e) => e.finish === t && e.seconds > 0);
+  const steps: CriticalStep[] = [];
+  const seen = new Set<string>();
+  let cur = entries.reduce<TimelineEntry | undefined>((best, e) => (best === undefined || e.finish > best.finish ? e : best), undefined);
+  while (cur && !seen.has(cur.urn)) {
+    seen.add(cur.urn);
+    const r = byUrn.get(cur.urn)!;
+    const node = graph.programmed.find((n) => n.id === cur!.urn)!;
+    const recorded = node.deps.filter((d) => entryOf.has(d)).map((d) => entryOf.get(d)!);
+    const latest = recorded.reduce<TimelineEntry | undefined>((b, e) => (b === undefined || e.finish > b.finish ? e : b), undefined);
+    let on: TimelineEntry | undefined;
+    if (latest && latest.finish === cur.start) on = latest;
+    else if (cur.start > 0) on = finishers(cur.start).find((e) => e.urn !== cur!.urn);
+    const step: CriticalStep = { entry: cur };
+    if (on) step.wait = { on, ...classifyWait(r, on.urn, graph) };
+    steps.unshift(step);
+    cur = on;
+  }
+  const unexplained = graph.programmed
+    .map((n) => {
+      const entry = entryOf.get(n.id)!;
+      const gap = entry.start - Math.max(0, ...n.deps.filter((d) => entryOf.has(d)).map((d) => entryOf.get(d)!.finish));
+      return { entry, gap, after: gap > 0 ? finishers(entry.start).filter((e) => e.urn !== entry.urn) : [] };
+    })
+    .filter((g) => g.gap > 0)
+    .sort((a, b) => b.gap - a.gap || a.entry.urn.localeCompare(b.entry.urn));
   return {
-    stack, msPerSecond, entries, predicted, programmed, lowerBound,
-    ratio: lowerBound.total > 0 ? programmed.total / lowerBound.total : 1,
-    criticalPath: measuredPath.map((id) => entryOf.get(id)!),
+    stack, entries, predicted, programmed, lowerBound,
+    ratio: lowerBound.total > 0 ? predicted / lowerBound.total : 1,
+    criticalPath: steps,
     needless: needlessDelays(graph, lowerBound),
-    unmodelled: [...unmodelled].sort(),
-    unexplained: graph.programmed
-      .map((n) => ({ entry: entryOf.get(n.id)!, gap: entryOf.get(n.id)!.start - Math.max(0, ...n.deps.filter((d) => entryOf.has(d)).map((d) => entryOf.get(d)!.finish)) }))
-      .filter((g) => g.gap * msPerSecond > UNEXPLAINED_WAIT_MS)
-      .sort((a, b) => b.gap - a.gap),
+    unmodelled,
+    unexplained,
   };
 }
 
@@ -295,28 +393,41 @@ export async function runTimeline(stack: string, msPerSecond = MS_PER_MODELLED_S
 
 const minutes = (s: number) => `${(s / 60).toFixed(1)} min`;
 const shortType = (type: string) => type.split(":").pop() ?? type;
+const label = (e: TimelineEntry) => `${shortType(e.type)} ${e.name}`;
 
 export function timelineGantt(t: Timeline): string {
-  const critical = new Set(t.criticalPath.map((e) => e.urn));
+  const critical = new Set(t.criticalPath.map((s) => s.entry.urn));
   const tasks = t.entries.filter((e) => e.seconds > 0).map((e) => ({
-    label: `${e.name} (${shortType(e.type)})`, section: e.section, start: e.finish - e.seconds, end: e.finish, critical: critical.has(e.urn),
+    label: `${e.name} (${shortType(e.type)})`, section: e.section, start: e.start, end: e.finish, critical: critical.has(e.urn),
   }));
   return renderGantt(`nixplane ${t.stack}: predicted ${minutes(t.predicted)}, lower bound ${minutes(t.lowerBound.total)}`, tasks);
 }
 
+function describeWait(w: Wait): string {
+  switch (w.kind) {
+    case "input": return `waits for ${label(w.on)}: input ${w.detail}`;
+    case "provider": return `waits for ${label(w.on)}: its provider`;
+    case "parent": return `waits for ${label(w.on)}: its parent component`;
+    case "dependsOn": return `waits for ${label(w.on)}: dependsOn (${w.detail})`;
+    case "unrecorded": return `waits for ${label(w.on)}: ${w.detail}`;
+  }
+}
+
 export function renderTimelineReport(t: Timeline): string {
-  const overhead = t.predicted - t.programmed.total;
   const lines = [
-    `nixplane deployment timeline — stack ${t.stack} (1 modelled s = ${t.msPerSecond} ms)`,
+    `nixplane deployment timeline — stack ${t.stack} (virtual clock: modelled seconds from lib/latency.ts, no wall time)`,
     "",
-    `  predicted total   ${minutes(t.predicted)}  (measured under mocks)`,
-    `  as programmed     ${minutes(t.programmed.total)}  (exact longest path over every recorded wait; measurement overhead ${overhead.toFixed(1)} s)`,
+    `  predicted total   ${minutes(t.predicted)}  (${t.predicted} s: when the last resource finishes)`,
+    `  as programmed     ${minutes(t.programmed.total)}  (longest path over every recorded wait${t.programmed.total === t.predicted ? ": the same" : `; ${t.predicted - t.programmed.total} s come from unrecorded waits, below`})`,
     `  lower bound       ${minutes(t.lowerBound.total)}  (data, provider and allow-listed ordering only)`,
     `  ratio             ${t.ratio.toFixed(3)}  ${t.ratio > MAX_RATIO ? `ABOVE ${MAX_RATIO}: the program waits for something it does not need` : `(≤ ${MAX_RATIO})`}`,
     "",
-    "critical path (measured):",
-    ...t.criticalPath.map((e) => `  ${minutes(e.finish - e.seconds).padStart(9)} → ${minutes(e.finish).padStart(9)}  ${String(e.seconds).padStart(4)} s  ${e.type} ${e.name}`),
+    "critical path (start → finish, duration, what it waited for):",
   ];
+  for (const { entry: e, wait } of t.criticalPath) {
+    lines.push(`  ${minutes(e.start).padStart(9)} → ${minutes(e.finish).padStart(9)}  ${String(e.seconds).padStart(4)} s  ${e.type} ${e.name}`);
+    lines.push(`  ${" ".repeat(29)}${wait ? describeWait(wait) : "starts at once"}`);
+  }
   if (t.needless.length > 0) {
     lines.push("", "needless explicit edges that delay a resource (not in NECESSARY_ORDERING, lib/latency.ts):");
     for (const e of t.needless.slice(0, 15)) {
@@ -326,8 +437,10 @@ export function renderTimelineReport(t: Timeline): string {
     if (t.needless.length > 15) lines.push(`  … ${t.needless.length - 15} more`);
   }
   if (t.unexplained.length > 0) {
-    lines.push("", `started later than their recorded waits allow (> ${UNEXPLAINED_WAIT_MS} ms wall; a component usually waits for the providers in its options):`);
-    for (const { entry, gap } of t.unexplained) lines.push(`  +${gap.toFixed(0).padStart(4)} s  ${entry.type} ${entry.name}`);
+    lines.push("", "started later than every recorded wait allows (an await, .apply, or a component held by the providers in its options):");
+    for (const { entry, gap, after } of t.unexplained) {
+      lines.push(`  +${gap.toFixed(0).padStart(4)} s  ${label(entry)}, registered when ${after.map(label).join(", ") || "nothing"} finished`);
+    }
   }
   if (t.unmodelled.length > 0) lines.push("", `types without a latency rule (default applied): ${t.unmodelled.join(", ")}`);
   return lines.join("\n");

@@ -39,8 +39,32 @@ export function toPlan(result: RunResult): Plan {
   };
 }
 
+/**
+ * Runs of the program, shared by every test in this file (jest gives each test file its own module
+ * registry, so nothing is shared across files): running a stack under mocks is most of a suite's
+ * cost, and the same stack with the same options always records the same resources. Each caller
+ * gets its own deep copy of the records, so no test can see another's mutations.
+ */
+const runs = new Map<string, Promise<RunResult>>();
+
+/** A cache key for options made of data only; undefined (do not share) when a clock is involved. */
+function runKey(stack: string, opts: StackRunOptions = {}): string | undefined {
+  if (opts.clock) return undefined;
+  const sorted = (o: object | undefined) => (o ? Object.entries(o).sort(([a], [b]) => a.localeCompare(b)) : []);
+  return JSON.stringify([stack, sorted({ ...opts, overrides: sorted(opts.overrides), secretKeys: [...(opts.secretKeys ?? [])].sort() })]);
+}
+
 export async function planStack(stack: string, opts?: StackRunOptions): Promise<Plan> {
-  return toPlan(await runStack(stack, opts));
+  const key = runKey(stack, opts);
+  if (key === undefined) return toPlan(await runStack(stack, opts));
+  let run = runs.get(key);
+  if (!run) {
+    run = runStack(stack, opts);
+    runs.set(key, run);
+    run.catch(() => runs.delete(key)); // a failed run is not remembered: the next caller sees the error afresh
+  }
+  const result = await run;
+  return toPlan({ ...result, resources: structuredClone(result.resources) });
 }
 
 /** Run a single component (or any program) under mocks. */
