@@ -122,6 +122,7 @@ export class Platform extends pulumi.ComponentResource {
       crossplaneReady: this.crossplane.release,
       environmentData: {
         environment: config.environment,
+        namingPrefix: config.naming.prefix,
         region: config.region,
         accountId: aws.getCallerIdentityOutput({}, child).accountId,
         vpcId: this.network.vpcId,
