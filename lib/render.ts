@@ -57,7 +57,13 @@ export class RenderError extends Error {}
 // ---- field paths (crossplane-runtime fieldpath: `a.b[0].c`, `metadata.annotations[crossplane.io/external-name]`)
 
 /** `metadata.annotations[crossplane.io/external-name]` → [metadata, annotations, crossplane.io/external-name]; indices as numbers. */
+const segmentCache = new Map<string, (string | number)[]>();
 export function fieldPathSegments(p: string): (string | number)[] {
+  let cached = segmentCache.get(p);
+  if (!cached) segmentCache.set(p, (cached = parseSegments(p)));
+  return cached;
+}
+function parseSegments(p: string): (string | number)[] {
   const out: (string | number)[] = [];
   for (const m of p.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) {
     if (m[1] !== undefined) out.push(m[1]);
@@ -251,7 +257,14 @@ function mergeMaps(a: Record<string, unknown>, b: Record<string, unknown>): Reco
   return out;
 }
 
-const clone = <T>(v: T): T => (v === undefined ? v : JSON.parse(JSON.stringify(v)));
+/** Deep copy of plain JSON data (bases, values): cheaper than a JSON round trip, and it is the hot path. */
+function clone<T>(v: T): T {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(clone) as T;
+  const out: Record<string, unknown> = {};
+  for (const k in v as Record<string, unknown>) out[k] = clone((v as Record<string, unknown>)[k]);
+  return out as T;
+}
 
 /** Reads one patch's value from `from`, transformed; NOT_FOUND when a source is missing. */
 function patchValue(p: Patch, from: unknown): unknown {
