@@ -185,8 +185,8 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   const role = new aws.iam.Role(`${name}-providers`, { description: "Crossplane AWS providers (keyless)", assumeRolePolicy: trust }, opts);
   new aws.iam.RolePolicy(`${name}-providers`, {
     role: role.id,
-    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
-      .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
+    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName])
+      .apply(([b, k, accountId, p, clusterName]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"

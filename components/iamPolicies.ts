@@ -86,8 +86,16 @@ export interface ProviderPolicyInputs {
   /** The customer-managed key composed resources encrypt with. */
   kmsKeyArn: string;
   accountId: string;
+  /** The EKS cluster WorkloadRoles bind pods on: Pod Identity associations only there. */
+  clusterName: string;
   partition?: string;
 }
+
+/** What composing a WorkloadRole's Pod Identity association needs (no Delete: nothing composed is ever deleted). */
+export const POD_IDENTITY_ASSOCIATION_ACTIONS = [
+  "eks:CreatePodIdentityAssociation", "eks:DescribePodIdentityAssociation", "eks:UpdatePodIdentityAssociation",
+  "eks:ListPodIdentityAssociations", "eks:TagResource", "eks:UntagResource", "eks:ListTagsForResource",
+];
 
 /**
  * What the providers may do: the services the compositions compose (S3 buckets, RDS, EC2 security
@@ -133,6 +141,21 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Action: ["kms:CreateGrant"],
       Resource: [p.kmsKeyArn],
       Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+    },
+    {
+      // WorkloadRoles: associations on this cluster only (the cluster, and associations under it).
+      Sid: "PodIdentityAssociationsOnThisCluster",
+      Effect: "Allow",
+      Action: POD_IDENTITY_ASSOCIATION_ACTIONS,
+      Resource: [`arn:${partition}:eks:*:${p.accountId}:cluster/${p.clusterName}`, `arn:${partition}:eks:*:${p.accountId}:podidentityassociation/${p.clusterName}/*`],
+    },
+    {
+      // An association hands its role to EKS Pod Identity: only roles under the path, only to that service.
+      Sid: "PassWorkloadRolesToPodIdentity",
+      Effect: "Allow",
+      Action: ["iam:PassRole"],
+      Resource: [roles],
+      Condition: { StringEquals: { "iam:PassedToService": POD_IDENTITY_PRINCIPAL } },
     },
     { Sid: "IamRead", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
     {

@@ -151,6 +151,23 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api") })).toBe("Allow");
     });
 
+    test("a WorkloadRole's Pod Identity association: on this cluster only, passing only /nixplane/ roles, only to EKS Pod Identity", () => {
+      const cluster = (name: string) => `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${name}`;
+      const association = (name: string) => `arn:aws:eks:eu-west-1:${ACCOUNT}:podidentityassociation/${name}/a-0123456789abcdefg`;
+      const passed = { "iam:PassedToService": "pods.eks.amazonaws.com" };
+      expect(allowsAll(policy, [
+        { action: "eks:CreatePodIdentityAssociation", resource: cluster("nixplane-prod") },
+        { action: "iam:PassRole", resource: role("acme-prod-team-a-api"), context: passed },
+        { action: "eks:TagResource", resource: association("nixplane-prod") },
+        { action: "eks:DescribePodIdentityAssociation", resource: association("nixplane-prod") },
+        { action: "eks:UpdatePodIdentityAssociation", resource: association("nixplane-prod") },
+      ])).toBe(true);
+      expect(evaluate(policy, { action: "eks:CreatePodIdentityAssociation", resource: cluster("another-cluster") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "eks:DeletePodIdentityAssociation", resource: association("nixplane-prod") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:PassRole", resource: role("OrganizationAccountAccessRole", "/"), context: passed })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:PassRole", resource: role("acme-prod-team-a-api"), context: { "iam:PassedToService": "ec2.amazonaws.com" } })).toBe("ImplicitDeny");
+    });
+
     test("RDS may create the master-password secret of a cluster as the providers, and no other secret", () => {
       const secret = (name: string) => `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${name}`;
       expect(allowsAll(policy, [
