@@ -92,17 +92,29 @@ export function getPath(obj: unknown, p: string): unknown {
 }
 export const found = (v: unknown) => v !== NOT_FOUND;
 
-/** Sets `value` at `p`, creating objects and arrays on the way (an index past the end grows the array). */
-export function setPath(obj: Record<string, unknown>, p: string, value: unknown): void {
+/**
+ * Sets `value` at `p`, creating objects and arrays on the way (an index past the end grows the array).
+ * With `owned`, containers not in it are shared with a template and are copied before being written
+ * (copy on write: rendering thousands of XRs copies only what their patches touch).
+ */
+export function setPath(obj: Record<string, unknown>, p: string, value: unknown, owned?: WeakSet<object>): void {
   const segs = fieldPathSegments(p);
   let node: any = obj;
-  segs.forEach((seg, i) => {
-    const last = i === segs.length - 1;
-    if (last) { node[seg] = value; return; }
-    const nextIsIndex = typeof segs[i + 1] === "number";
-    if (node[seg] === undefined || node[seg] === null || typeof node[seg] !== "object") node[seg] = nextIsIndex ? [] : {};
-    node = node[seg];
-  });
+  for (let i = 0; i < segs.length - 1; i++) {
+    const seg = segs[i];
+    let child = node[seg];
+    if (child === undefined || child === null || typeof child !== "object") {
+      child = typeof segs[i + 1] === "number" ? [] : {};
+      owned?.add(child);
+      node[seg] = child;
+    } else if (owned && !owned.has(child)) {
+      child = Array.isArray(child) ? [...child] : { ...child };
+      owned.add(child);
+      node[seg] = child;
+    }
+    node = child;
+  }
+  node[segs[segs.length - 1]] = value;
 }
 
 // ---- Go's fmt.Sprintf for the verbs compositions use
@@ -344,8 +356,11 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
       if (!set) throw new RenderError(`cannot find PatchSet by name ${p.patchSetName}`);
       return set;
     });
-    const resource = clone((t.base ?? desired.get(name)) as Record<string, any> | undefined);
-    if (!resource) throw new RenderError(`composed resource ${JSON.stringify(name)} has no base template, and was not produced by a previous Function in the pipeline`);
+    const template = (t.base ?? desired.get(name)) as Record<string, any> | undefined;
+    if (!template) throw new RenderError(`composed resource ${JSON.stringify(name)} has no base template, and was not produced by a previous Function in the pipeline`);
+    // The template is shared by every XR: only the containers a patch writes are copied.
+    const resource: Record<string, any> = { ...template };
+    const owned = new WeakSet<object>([resource]);
     let skip: string | undefined;
     for (const [k, p] of patches.entries()) {
       const from = p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" ? xr
@@ -356,7 +371,7 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
         if (p.policy?.fromFieldPath === "Required") { skip = `patch ${k} (${p.type}) has policy.fromFieldPath Required and ${p.fromFieldPath ?? "a combine variable"} is not set`; break; }
         continue;
       }
-      setPath(resource, p.toFieldPath ?? "", v);
+      setPath(resource, p.toFieldPath ?? "", v, owned);
     }
     if (skip) result.skipped.push({ name, reason: skip });
     else desired.set(name, resource);
