@@ -60,6 +60,8 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
 
   test("one Provider per AWS service gitops/ composes, pinned to the configured provider-upjet-aws version, waited on until Healthy", () => {
     const services = providerServices(composedKinds(GITOPS));
+    // WorkloadRoles compose Pod Identity associations: the eks family provider comes with them.
+    expect(services).toEqual(["ec2", "eks", "iam", "rds", "s3"]);
     expect(plan.all(PROVIDER).map((p) => p.name).sort()).toEqual(services.map((s) => `nixplane-crossplane-provider-aws-${s}`));
     for (const s of services) {
       expect(plan.find(PROVIDER, `nixplane-crossplane-provider-aws-${s}`).inputs).toEqual({
