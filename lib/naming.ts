@@ -54,7 +54,7 @@ export function apiNames(api: NamedApi, prefix: string, namespace: string, name:
         "final-snapshot": { kind: "rdsSnapshot", value: `${base}-final` },
       };
     case "WorkloadRole":
-      return { role: { kind: "iamRole", value: base }, policy: { kind: "iamPolicy", value: base } };
+      return { role: { kind: "iamRole", value: base }, policy: { kind: "iamPolicy", value: base }, "database-secret-policy": { kind: "iamPolicy", value: `${base}-db-secret` } };
   }
 }
 

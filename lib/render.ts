@@ -250,8 +250,11 @@ export interface RenderedResource {
 export interface RenderResult {
   environment: Record<string, unknown>;
   resources: RenderedResource[];
-  /** Resources left out because a Required source is missing, with the patch that held them back. */
-  skipped: { name: string; reason: string }[];
+  /**
+   * Resources left out because a Required source is missing, with the patch that held them back, and
+   * whether that source is the XR's (an optional part of the API the XR does not use) or the environment's.
+   */
+  skipped: { name: string; reason: string; source: "composite" | "environment" }[];
   /** Fatal results: the function would fail the whole XR. */
   errors: string[];
 }
@@ -336,6 +339,8 @@ export function renderComposition(composition: KubeObject, xr: KubeObject, envir
 
 function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record<string, unknown>, desired: Map<string, Record<string, any>>, result: RenderResult): void {
   const input = step.input ?? {};
+  // Environment paths the environment patches fill from the XR: a missing one is the XR's choice.
+  const fromXr = (input.environment?.patches ?? []).filter((p) => p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" || p.type === "ToEnvironmentFieldPath").map((p) => p.toFieldPath ?? "");
   for (const [i, p] of (input.environment?.patches ?? []).entries()) {
     if (p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite") {
       const v = patchValue(p, xr);
@@ -361,19 +366,25 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     // The template is shared by every XR: only the containers a patch writes are copied.
     const resource: Record<string, any> = { ...template };
     const owned = new WeakSet<object>([resource]);
-    let skip: string | undefined;
+    let skip: { reason: string; source: "composite" | "environment" } | undefined;
     for (const [k, p] of patches.entries()) {
       const from = p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" ? xr
         : p.type === "FromEnvironmentFieldPath" || p.type === "CombineFromEnvironment" ? env : undefined;
       if (from === undefined) continue; // To* patches read observed composed resources: none yet
       const v = patchValue(p, from);
       if (!found(v)) {
-        if (p.policy?.fromFieldPath === "Required") { skip = `patch ${k} (${p.type}) has policy.fromFieldPath Required and ${p.fromFieldPath ?? "a combine variable"} is not set`; break; }
+        if (p.policy?.fromFieldPath === "Required") {
+          const sources = p.type?.startsWith("Combine") ? (p.combine?.variables ?? []).map((x) => x.fromFieldPath ?? "") : [p.fromFieldPath ?? ""];
+          const missing = sources.filter((f) => !found(getPath(from, f)));
+          const xrOwned = from === xr || missing.every((f) => fromXr.some((w) => f === w || f.startsWith(`${w}.`)));
+          skip = { reason: `patch ${k} (${p.type}) has policy.fromFieldPath Required and ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set`, source: xrOwned ? "composite" : "environment" };
+          break;
+        }
         continue;
       }
       setPath(resource, p.toFieldPath ?? "", v, owned);
     }
-    if (skip) result.skipped.push({ name, reason: skip });
+    if (skip) result.skipped.push({ name, ...skip });
     else desired.set(name, resource);
   }
 }

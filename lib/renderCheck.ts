@@ -65,7 +65,8 @@ export function renderAndJudge(docs: GitopsDocument[], registry: CrdRegistry, xr
 
     const result = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
     for (const e of result.errors) report("<render>", `render: ${e}`);
-    for (const s of result.skipped) report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
+    // An optional part of the API the XR does not use is not a defect; missing platform data is.
+    for (const s of result.skipped) if (s.source === "environment") report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
     const names = new Set((NAMED_APIS as readonly string[]).includes(kind) ? Object.values(apiNames(kind as NamedApi, prefix, namespace, name)).map((n) => n.value) : []);
     const base = composedName(prefix, namespace, name);
     for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false }, report);

@@ -193,3 +193,36 @@ describe("the renderer follows function-patch-and-transform v0.10.8 and function
     expect(composed(render(OS, xr), "bucket").spec.forProvider.region).toBe("eu-central-1");
   });
 });
+
+describe("a WorkloadRole can be granted read of exactly its database's master secret", () => {
+  // The policy is judged request by request with the project's IAM oracle.
+  const { evaluate } = require("./iam") as typeof import("./iam");
+  const secret = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!cluster-0a1b2c3d-4e5f-AbCdEf";
+  const taggedFor = (cluster: string) => ({ "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn": `arn:aws:rds:eu-west-1:123456789012:cluster:${cluster}` });
+
+  test("databaseSecretOf composes a policy allowing GetSecretValue on the secret RDS made for <prefix>-<namespace>-<database>, and nothing else", () => {
+    const r = render(WR, find("WorkloadRole", "checkout-api"));
+    expect(r.skipped).toEqual([]);
+    const policy = composed(r, "database-secret-policy");
+    expect(policy.metadata.annotations["crossplane.io/external-name"]).toBe("acme-dev-team-checkout-checkout-api-db-secret");
+    const document = policy.spec.forProvider.policy as string;
+    expect(evaluate(document, { action: "secretsmanager:GetSecretValue", resource: secret, context: taggedFor("acme-dev-team-checkout-orders") })).toBe("Allow");
+    expect(evaluate(document, { action: "secretsmanager:GetSecretValue", resource: secret, context: taggedFor("acme-dev-team-payments-ledger") })).toBe("ImplicitDeny");
+    expect(evaluate(document, { action: "secretsmanager:GetSecretValue", resource: secret, context: taggedFor("acme-prod-team-checkout-orders") })).toBe("ImplicitDeny");
+    expect(evaluate(document, { action: "secretsmanager:PutSecretValue", resource: secret, context: taggedFor("acme-dev-team-checkout-orders") })).toBe("ImplicitDeny");
+    expect(evaluate(document, { action: "secretsmanager:GetSecretValue", resource: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/api-key" })).toBe("ImplicitDeny");
+    // Attached to the role by label, not to whichever policy the selector finds first.
+    expect(composed(r, "database-secret-attachment").spec.forProvider).toEqual({
+      policyArnSelector: { matchControllerRef: true, matchLabels: { "platform.nixplane.io/policy": "database-secret" } }, role: "acme-dev-team-checkout-checkout-api",
+    });
+    expect(composed(r, "attachment").spec.forProvider.policyArnSelector.matchLabels).toEqual({ "platform.nixplane.io/policy": "workload" });
+  });
+
+  test("without databaseSecretOf neither is composed, and that optional part is not reported", () => {
+    const xr = structuredClone(find("WorkloadRole", "checkout-api")) as any;
+    delete xr.spec.databaseSecretOf;
+    const r = render(WR, xr);
+    expect(r.resources.map((x) => x.name)).toEqual(["role", "policy", "attachment", "pod-identity-association"]);
+    expect(r.skipped.map((s) => [s.name, s.source])).toEqual([["database-secret-policy", "composite"], ["database-secret-attachment", "composite"]]);
+  });
+});
