@@ -72,6 +72,10 @@ export interface CrossplaneArgs {
    * (`composedManagedResources()`). Structural: decides which providers are installed.
    */
   activations: string[];
+  /** The environment's naming prefix (lib/naming.ts): S3 and the boundary are scoped by it. */
+  namingPrefix: pulumi.Input<string>;
+  /** The environment: RDS and EC2 rights are scoped to resources tagged for it. */
+  environment: pulumi.Input<string>;
   /** Protect the data key from deletion. Default true. */
   protect?: boolean;
 }
@@ -176,7 +180,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     ? pulumi.output(args.permissionsBoundaryArn)
     : new aws.iam.Policy(`${name}-boundary`, {
       description: "Permissions boundary of every IAM role created from Git through Crossplane",
-      policy: pulumi.all([key.arn, partition]).apply(([kmsKeyArn, p]) => permissionsBoundaryPolicy({ kmsKeyArn, partition: p })),
+      policy: pulumi.all([key.arn, partition, args.namingPrefix]).apply(([kmsKeyArn, p, namingPrefix]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, partition: p })),
     }, opts).arn;
 
   const trust = args.providerAuth === "irsa"
@@ -185,8 +189,9 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   const role = new aws.iam.Role(`${name}-providers`, { description: "Crossplane AWS providers (keyless)", assumeRolePolicy: trust }, opts);
   new aws.iam.RolePolicy(`${name}-providers`, {
     role: role.id,
-    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName])
-      .apply(([b, k, accountId, p, clusterName]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, partition: p })),
+    policy: pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName, args.namingPrefix, args.environment])
+      .apply(([b, k, accountId, p, clusterName, namingPrefix, environment]) =>
+        providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"

@@ -9,6 +9,7 @@ import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
+import { composedTags } from "./iamPolicies";
 import { Network } from "./network";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
 
@@ -102,6 +103,8 @@ export class Platform extends pulumi.ComponentResource {
       oidcIssuer: this.cluster.oidcIssuer,
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
       activations: composedManagedResources(),
+      namingPrefix: config.naming.prefix,
+      environment: config.environment,
       protect: config.protect,
     }, inCluster);
     this.argocd = new ArgoCD(`${name}-argocd`, {
@@ -131,7 +134,8 @@ export class Platform extends pulumi.ComponentResource {
         clusterName: this.cluster.clusterName,
         kmsKeyArn: this.crossplane.kmsKeyArn,
         permissionsBoundaryArn: this.crossplane.permissionsBoundaryArn,
-        tags: { ...config.tags, "nixplane:environment": config.environment, "managed-by": "crossplane" },
+        // The providers may change only resources carrying composedTags (components/iamPolicies.ts).
+        tags: { ...config.tags, ...composedTags(config.environment) },
       },
     }, inCluster);
 
