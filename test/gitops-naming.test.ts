@@ -57,10 +57,17 @@ describe("the naming contract", () => {
     }
   });
 
-  test("no two stacks share a prefix (S3 names are global: a shared prefix is a shared bucket name)", () => {
-    const prefixes = listStacks().map((s) => parseConfig(rawStackValues(s)).naming.prefix);
-    expect(prefixes.length).toBeGreaterThan(1);
-    expect(new Set(prefixes).size).toBe(prefixes.length);
+  test("no two stacks share a prefix, nor extend one (S3 names are global), except a DR rebuild, which keeps its source's", () => {
+    const stacks = listStacks().map((s) => ({ stack: s, config: parseConfig(rawStackValues(s)) }));
+    expect(stacks.length).toBeGreaterThan(1);
+    for (const a of stacks) {
+      for (const b of stacks) {
+        if (a === b || a.config.dr.sourceStack === b.stack || b.config.dr.sourceStack === a.stack) continue;
+        const [pa, pb] = [a.config.naming.prefix, b.config.naming.prefix];
+        // acme-dev and acme-dev-eu would share the providers' and the boundary's acme-dev-* scope.
+        expect([a.stack, b.stack, pa === pb || pb.startsWith(`${pa}-`)]).toEqual([a.stack, b.stack, false]);
+      }
+    }
   });
 });
 
