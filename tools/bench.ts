@@ -72,7 +72,7 @@ async function main(argv: string[]) {
     verdicts.push(judge("test suite", ms, median(ms.map((m) => m.wallMs)), TARGETS_MS.test));
   }
   if (only.has("gitops")) {
-    const cmd = [TSX, path.join(REPO_ROOT, "tools", "lib", "benchGitops.ts"), String(DEFAULT_COMPOSITES)];
+    const cmd = [TSX, path.join(REPO_ROOT, "lib", "benchGitops.ts"), String(DEFAULT_COMPOSITES)];
     const ms = await repeat("gitops checker", runs, cmd);
     const results = ms.map((m) => JSON.parse(m.stdout.trim().split("\n").pop() || "{}") as Record<string, number | string>);
     if (ms[0].exitCode !== 0) {
