@@ -93,6 +93,24 @@ export function composedTags(environment: string): Record<string, string> {
 const tagCondition = (prefix: "aws:RequestTag" | "aws:ResourceTag", environment: string) =>
   Object.fromEntries(Object.entries(composedTags(environment)).map(([k, v]) => [`${prefix}/${k}`, v]));
 
+/*
+ * Condition keys, and the Service Authorization Reference page that lists each for its actions:
+ * - aws:RequestTag, aws:ResourceTag on rds:CreateDBCluster, CreateDBInstance, AddTagsToResource and the Modify actions:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html (RDS authorizes
+ *   tags given on create as rds:AddTagsToResource with aws:RequestTag: "Grant permission to tag Amazon RDS
+ *   resources during creation", AmazonRDS UserGuide).
+ * - aws:RequestTag, aws:ResourceTag, ec2:CreateAction on ec2:CreateSecurityGroup, AuthorizeSecurityGroupIngress and Egress, CreateTags:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ * - iam:PassedToService on iam:PassRole; iam:PolicyARN on iam:Attach{Role,User,Group}Policy;
+ *   iam:PermissionsBoundary on iam:CreateRole: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+ * - secretsmanager:ResourceTag/<key> on secretsmanager:GetSecretValue:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+ * - eks cluster and podidentityassociation resource types:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html
+ * Only a real account confirms which keys AWS puts in each request (e.g. that the RDS-managed secret carries
+ * aws:rds:primaryDBClusterArn); the oracle (test/iam.ts) evaluates the documents as written.
+ */
+
 /** S3 ARNs of the buckets the naming contract gives an environment: `<prefix>-*` (lib/naming.ts). */
 export const prefixedBuckets = (partition: string, namingPrefix: string) => `arn:${partition}:s3:::${namingPrefix}-*`;
 

@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { compileExpression } from "../lib/cel";
 import { ENVIRONMENT_KEYS } from "../lib/gitops";
-import { NAMED_APIS, NAMING_PREFIX_KEY, NAME_RULES, API_RESOURCES, apiNames, composedName, nameProblems, namingAdmissionPolicy, namingPrefixProblem, type NamedApi } from "../lib/naming";
+import { CROSSPLANE_IAM_PATH } from "../lib/gitops";
+import { IAM_PATH_RULE, NAMED_APIS, NAMING_PREFIX_KEY, NAME_RULES, API_RESOURCES, apiNames, composedName, nameProblems, namingAdmissionPolicy, namingPrefixProblem, type NamedApi } from "../lib/naming";
 import { rawStackValues, listStacks } from "../lib/stackConfig";
 import { ConfigError, parseConfig } from "../stacks/config";
 
@@ -33,6 +34,12 @@ describe("the naming contract", () => {
     expect(rules("Database", "team-checkout", "a".repeat(39))).toEqual(["instance-1:rds-instance-identifier-length", "instance-2:rds-instance-identifier-length"]);
     expect(rules("WorkloadRole", "team-checkout", "a".repeat(42))).toEqual(["role:iam-role-name-length"]); // 65
     expect(rules("WorkloadRole", "team-checkout", "a".repeat(41))).toEqual([]);
+  });
+
+  test("the IAM path every composed role and policy takes meets IAM's path rule", () => {
+    expect(IAM_PATH_RULE.test(CROSSPLANE_IAM_PATH)).toBe(true);
+    for (const bad of ["nixplane", "/nixplane", "nixplane/", `/${"a".repeat(511)}/`, "/a b/"]) expect([bad, IAM_PATH_RULE.test(bad)]).toEqual([bad, false]);
+    expect(IAM_PATH_RULE.test("/")).toBe(true);
   });
 
   test("the prefix: organization and environment, never a region or the cluster's name", () => {
