@@ -105,6 +105,15 @@ describe("GitOps handoff of the prod stack", () => {
 });
 
 describe("pure parts", () => {
+  test("the environment's Application is valid against Argo CD v3.5.1's Application CRD (sources, retry)", () => {
+    const { crdsDir, loadCrdRegistry } = require("../lib/crds") as typeof import("../lib/crds");
+    const app = rootApplication({ namespace: "argocd", repoUrl: REPO, revision: "release", path: "gitops", environment: "prod" }) as any;
+    const registry = loadCrdRegistry(crdsDir());
+    expect(registry.validate(app)).toEqual([]);
+    // A typo in the retry block is caught the same way.
+    expect(registry.validate({ ...app, spec: { ...app.spec, syncPolicy: { ...app.spec.syncPolicy, retry: { limit: -1, backof: {} } } } }).map((e) => e.path)).toEqual(["spec.syncPolicy.retry.backof"]);
+  });
+
   test("the path is joined without doubled slashes", () => {
     const app = rootApplication({ namespace: "argocd", repoUrl: REPO, revision: "main", path: "deploy/gitops/", environment: "dev" }) as any;
     expect(app.spec.sources.map((x: any) => x.path)).toEqual(["deploy/gitops/apis", "deploy/gitops/environments/dev"]);
