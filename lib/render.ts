@@ -371,6 +371,7 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
       const from = p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" ? xr
         : p.type === "FromEnvironmentFieldPath" || p.type === "CombineFromEnvironment" ? env : undefined;
       if (from === undefined) continue; // To* patches read observed composed resources: none yet
+      if ((p.toFieldPath ?? "").includes("[*]")) throw new RenderError(`patch ${k} of ${JSON.stringify(name)} writes ${p.toFieldPath}: wildcard destinations are not modelled by the checker`);
       const v = patchValue(p, from);
       if (!found(v)) {
         if (p.policy?.fromFieldPath === "Required") {

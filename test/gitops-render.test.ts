@@ -179,6 +179,13 @@ describe("the renderer follows function-patch-and-transform v0.10.8 and function
     expect(() => applyTransform({ type: "match" }, "x")).toThrow("transform type match is not modelled by the checker");
   });
 
+  test("what the renderer does not model is reported, never guessed: a wildcard destination", () => {
+    const comp = structuredClone(find("Composition", OS)) as any;
+    resource(comp, "lifecycle").patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.lifecycle.enabled", toFieldPath: "spec.forProvider.rule[*].status" });
+    const r = renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS);
+    expect(r.errors).toEqual(['pipeline step 1 (resources, function-patch-and-transform): patch 7 of "lifecycle" writes spec.forProvider.rule[*].status: wildcard destinations are not modelled by the checker']);
+  });
+
   test("the environment is the referenced EnvironmentConfig's data; a missing one fails the XR", () => {
     const r = render(OS, find("ObjectStore", "assets"));
     expect(r.environment).toMatchObject({ apiVersion: "internal.crossplane.io/v1alpha1", kind: "Environment", region: "eu-west-1", xr: { namespace: "team-checkout", name: "assets" } });
