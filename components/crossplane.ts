@@ -74,6 +74,10 @@ export interface CrossplaneArgs {
    * (`composedManagedResources()`). Structural: decides which providers are installed.
    */
   activations: string[];
+  /** The environment's naming prefix (lib/naming.ts): S3 and the boundary are scoped by it. */
+  namingPrefix: pulumi.Input<string>;
+  /** The environment: RDS and EC2 rights are scoped to resources tagged for it. */
+  environment: pulumi.Input<string>;
   /** Protect the data key from deletion. Default true. */
   protect?: boolean;
   /** A DR drill's scratch environment: the providers' role may only read (lib/dr/readOnlyPolicy.ts). Default false. */
@@ -184,7 +188,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     ? pulumi.output(args.permissionsBoundaryArn)
     : new aws.iam.Policy(`${name}-boundary`, {
       description: "Permissions boundary of every IAM role created from Git through Crossplane",
-      policy: pulumi.all([key.arn, partition]).apply(([kmsKeyArn, p]) => permissionsBoundaryPolicy({ kmsKeyArn, partition: p })),
+      policy: pulumi.all([key.arn, partition, args.namingPrefix]).apply(([kmsKeyArn, p, namingPrefix]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, partition: p })),
     }, opts).arn;
 
   const trust = args.providerAuth === "irsa"
@@ -195,8 +199,9 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     role: role.id,
     policy: args.readOnlyProviders
       ? readOnlyProviderPolicy()
-      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition])
-        .apply(([b, k, accountId, p]) => providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, partition: p })),
+      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName, args.namingPrefix, args.environment])
+        .apply(([b, k, accountId, p, clusterName, namingPrefix, environment]) =>
+          providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"

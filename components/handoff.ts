@@ -84,20 +84,39 @@ export function lockedDefaultProject(namespace: string): Record<string, unknown>
   };
 }
 
+/** Retry of a failed automated sync: forever, backing off from 10 s to 5 min (Argo CD's RetryStrategy; limit < 0 is unlimited). */
+export const SYNC_RETRY = { limit: -1, refresh: true, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
+
 /**
- * The root Application. No `resources-finalizer.argocd.argoproj.io`: deleting the Application (a
- * stack destroy, a replacement) leaves every child and so every cloud resource in place.
+ * The environment's one Application: the platform APIs (`<path>/apis`, examples excluded) and the
+ * environment's folder (`<path>/environments/<env>`: namespaces and XRs), both at the stack's
+ * revision. Promotion holds by construction: no child Application in Git can track another revision
+ * (the checker refuses one that does). Bootstrap order holds inside one sync: sync waves apply the XRDs
+ * (-10) and Compositions (-5) first, and Argo CD's built-in health check for `*.crossplane.io` kinds
+ * (resource_customizations/_.crossplane.io/_/health.lua in Argo CD v3.5.1) keeps an XRD Progressing
+ * until it is Established/Offered, so the XRs (wave 10) wait; a sync that still fails is retried.
+ *
+ * No `resources-finalizer.argocd.argoproj.io` and `prune: false`: deleting the Application (a stack
+ * destroy, a replacement) or a file in Git orphans objects, never deletes an XR or its cloud resources.
  */
 export function rootApplication(o: { namespace: string; repoUrl: string; revision: string; path: string; environment: string }): Record<string, unknown> {
+  const base = o.path.replace(/\/+$/, "");
   return {
     apiVersion: "argoproj.io/v1alpha1",
     kind: "Application",
     metadata: { name: ROOT_APPLICATION_NAME, namespace: o.namespace },
     spec: {
       project: PROJECT_NAME,
-      source: { repoURL: o.repoUrl, targetRevision: o.revision, path: `${o.path.replace(/\/+$/, "")}/environments/${o.environment}` },
+      sources: [
+        { repoURL: o.repoUrl, targetRevision: o.revision, path: `${base}/apis`, directory: { recurse: true, exclude: "{**/example.yaml}" } },
+        { repoURL: o.repoUrl, targetRevision: o.revision, path: `${base}/environments/${o.environment}`, directory: { recurse: true } },
+      ],
       destination: { server: IN_CLUSTER, namespace: o.namespace },
-      syncPolicy: { automated: { prune: true, selfHeal: true } },
+      syncPolicy: {
+        automated: { prune: false, selfHeal: true },
+        syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+        retry: SYNC_RETRY,
+      },
     },
   };
 }

@@ -80,14 +80,63 @@ export function providerTrustPolicy(mode: ProviderAuthMode, inputs: TrustInputs 
   }]);
 }
 
+/**
+ * The tags every resource composed from Git carries (the EnvironmentConfig's `tags`, set by the
+ * Platform): the providers may change only resources carrying both, so neither what Pulumi made
+ * (`managed-by: pulumi`: the EKS cluster's and nodes' security groups) nor another environment's.
+ */
+export const ENVIRONMENT_TAG_KEY = "nixplane:environment";
+export const MANAGED_BY_TAG = { key: "managed-by", value: "crossplane" };
+export function composedTags(environment: string): Record<string, string> {
+  return { [ENVIRONMENT_TAG_KEY]: environment, [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
+}
+const tagCondition = (prefix: "aws:RequestTag" | "aws:ResourceTag", environment: string) =>
+  Object.fromEntries(Object.entries(composedTags(environment)).map(([k, v]) => [`${prefix}/${k}`, v]));
+
+/*
+ * Condition keys, and the Service Authorization Reference page that lists each for its actions:
+ * - aws:RequestTag, aws:ResourceTag on rds:CreateDBCluster, CreateDBInstance, AddTagsToResource and the Modify actions:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html (RDS authorizes
+ *   tags given on create as rds:AddTagsToResource with aws:RequestTag: "Grant permission to tag Amazon RDS
+ *   resources during creation", AmazonRDS UserGuide).
+ * - aws:RequestTag, aws:ResourceTag, ec2:CreateAction on ec2:CreateSecurityGroup, AuthorizeSecurityGroupIngress and Egress, CreateTags:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+ * - iam:PassedToService on iam:PassRole; iam:PolicyARN on iam:Attach{Role,User,Group}Policy;
+ *   iam:PermissionsBoundary on iam:CreateRole: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+ * - secretsmanager:ResourceTag/<key> on secretsmanager:GetSecretValue:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html
+ * - eks cluster and podidentityassociation resource types:
+ *   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html
+ * Only a real account confirms which keys AWS puts in each request (e.g. that the RDS-managed secret carries
+ * aws:rds:primaryDBClusterArn); the oracle (test/iam.ts) evaluates the documents as written.
+ */
+
+/** S3 ARNs of the buckets the naming contract gives an environment: `<prefix>-*` (lib/naming.ts). */
+export const prefixedBuckets = (partition: string, namingPrefix: string) => `arn:${partition}:s3:::${namingPrefix}-*`;
+
+/** Never allowed to the providers: nothing composed deletes cloud data (no Delete management policy). */
+export const DATA_DELETING_ACTIONS = ["s3:DeleteBucket", "rds:DeleteDB*", "rds:DeleteGlobalCluster"];
+
 export interface ProviderPolicyInputs {
   /** The boundary every Git-created role must carry. */
   boundaryArn: string;
   /** The customer-managed key composed resources encrypt with. */
   kmsKeyArn: string;
   accountId: string;
+  /** The EKS cluster WorkloadRoles bind pods on: Pod Identity associations only there. */
+  clusterName: string;
+  /** The environment's naming prefix: S3 only on `<prefix>-*` buckets (bucket ABAC is off by default; names scope S3). */
+  namingPrefix: string;
+  /** The environment: RDS and EC2 only on resources tagged as composed for it (composedTags). */
+  environment: string;
   partition?: string;
 }
+
+/** What composing a WorkloadRole's Pod Identity association needs (no Delete: nothing composed is ever deleted). */
+export const POD_IDENTITY_ASSOCIATION_ACTIONS = [
+  "eks:CreatePodIdentityAssociation", "eks:DescribePodIdentityAssociation", "eks:UpdatePodIdentityAssociation",
+  "eks:ListPodIdentityAssociations", "eks:TagResource", "eks:UntagResource", "eks:ListTagsForResource",
+];
 
 /**
  * What the providers may do: the services the compositions compose (S3 buckets, RDS, EC2 security
@@ -96,11 +145,29 @@ export interface ProviderPolicyInputs {
  */
 export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
   const partition = p.partition ?? "aws";
-  const roles = underIamPath(partition, p.accountId, "role");
-  const policies = underIamPath(partition, p.accountId, "policy");
+  // This environment's roles and policies only: under the path and named by the naming contract.
+  const roles = `${underIamPath(partition, p.accountId, "role")}`.replace(/\*$/, `${p.namingPrefix}-*`);
+  const policies = `${underIamPath(partition, p.accountId, "policy")}`.replace(/\*$/, `${p.namingPrefix}-*`);
   return document([
-    { Sid: "S3Buckets", Effect: "Allow", Action: ["s3:*"], Resource: [`arn:${partition}:s3:::*`] },
-    { Sid: "Rds", Effect: "Allow", Action: ["rds:*"], Resource: "*" },
+    // Buckets of this environment only, by name; objects are the workloads' business, not the providers'.
+    { Sid: "S3BucketsOfThisEnvironment", Effect: "Allow", Action: ["s3:*"], Resource: [prefixedBuckets(partition, p.namingPrefix)] },
+    { Sid: "RdsRead", Effect: "Allow", Action: ["rds:Describe*", "rds:ListTagsForResource"], Resource: "*" },
+    {
+      // Creating (and tagging on create) only with this environment's tags in the request.
+      Sid: "RdsCreateTagged",
+      Effect: "Allow",
+      Action: ["rds:CreateDBCluster", "rds:CreateDBInstance", "rds:CreateDBSubnetGroup", "rds:CreateDBClusterParameterGroup", "rds:AddTagsToResource"],
+      Resource: "*",
+      Condition: { StringEquals: tagCondition("aws:RequestTag", p.environment) },
+    },
+    {
+      // Changing only what carries this environment's composed tags (adopted resources carry them too).
+      Sid: "RdsOwnResources",
+      Effect: "Allow",
+      Action: ["rds:Modify*", "rds:AddTagsToResource", "rds:RemoveTagsFromResource", "rds:CreateDBInstance"],
+      Resource: "*",
+      Condition: { StringEquals: tagCondition("aws:ResourceTag", p.environment) },
+    },
     {
       // manageMasterUserPassword: RDS creates the cluster's password secret (named rds!…) as the caller.
       Sid: "RdsManagedMasterSecrets",
@@ -108,17 +175,34 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Action: ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
       Resource: [`arn:${partition}:secretsmanager:*:${p.accountId}:secret:rds!*`],
     },
+    { Sid: "Ec2Read", Effect: "Allow", Action: ["ec2:Describe*"], Resource: "*" },
     {
-      Sid: "Ec2SecurityGroups",
+      // A new group or rule carries this environment's composed tags from its creation.
+      Sid: "Ec2CreateTagged",
+      Effect: "Allow",
+      Action: ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"],
+      Resource: [`arn:${partition}:ec2:*:${p.accountId}:security-group-rule/*`, `arn:${partition}:ec2:*:${p.accountId}:security-group/*`, `arn:${partition}:ec2:*:${p.accountId}:vpc/*`],
+      Condition: { StringEquals: tagCondition("aws:RequestTag", p.environment) },
+    },
+    {
+      Sid: "Ec2TagOnCreate",
+      Effect: "Allow",
+      Action: ["ec2:CreateTags"],
+      Resource: [`arn:${partition}:ec2:*:${p.accountId}:security-group/*`, `arn:${partition}:ec2:*:${p.accountId}:security-group-rule/*`],
+      Condition: { StringEquals: { "ec2:CreateAction": ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress"] } },
+    },
+    {
+      // Rules and changes only on groups composed for this environment: never the EKS cluster's or the nodes' groups.
+      Sid: "Ec2OwnSecurityGroups",
       Effect: "Allow",
       Action: [
-        "ec2:Describe*", "ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup",
         "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress",
-        "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress",
-        "ec2:ModifySecurityGroupRules", "ec2:UpdateSecurityGroupRuleDescriptionsIngress",
-        "ec2:UpdateSecurityGroupRuleDescriptionsEgress", "ec2:CreateTags", "ec2:DeleteTags",
+        "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules",
+        "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+        "ec2:CreateTags", "ec2:DeleteTags",
       ],
-      Resource: "*",
+      Resource: [`arn:${partition}:ec2:*:${p.accountId}:security-group/*`, `arn:${partition}:ec2:*:${p.accountId}:security-group-rule/*`],
+      Condition: { StringEquals: tagCondition("aws:ResourceTag", p.environment) },
     },
     {
       Sid: "UseDataKey",
@@ -133,6 +217,21 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Action: ["kms:CreateGrant"],
       Resource: [p.kmsKeyArn],
       Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+    },
+    {
+      // WorkloadRoles: associations on this cluster only (the cluster, and associations under it).
+      Sid: "PodIdentityAssociationsOnThisCluster",
+      Effect: "Allow",
+      Action: POD_IDENTITY_ASSOCIATION_ACTIONS,
+      Resource: [`arn:${partition}:eks:*:${p.accountId}:cluster/${p.clusterName}`, `arn:${partition}:eks:*:${p.accountId}:podidentityassociation/${p.clusterName}/*`],
+    },
+    {
+      // An association hands its role to EKS Pod Identity: only roles under the path, only to that service.
+      Sid: "PassWorkloadRolesToPodIdentity",
+      Effect: "Allow",
+      Action: ["iam:PassRole"],
+      Resource: [roles],
+      Condition: { StringEquals: { "iam:PassedToService": POD_IDENTITY_PRINCIPAL } },
     },
     { Sid: "IamRead", Effect: "Allow", Action: ["iam:Get*", "iam:List*"], Resource: "*" },
     {
@@ -162,6 +261,7 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Resource: [roles],
       Condition: { StringEquals: { [`aws:ResourceTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value } },
     },
+    { Sid: "NeverDeleteData", Effect: "Deny", Action: DATA_DELETING_ACTIONS, Resource: "*" },
     { Sid: "NeverRemoveBoundary", Effect: "Deny", Action: BOUNDARY_PROTECTING_ACTIONS, Resource: "*" },
     { Sid: "NeverChangeBoundary", Effect: "Deny", Action: BOUNDARY_POLICY_CHANGE_ACTIONS, Resource: [p.boundaryArn] },
   ]);
@@ -184,30 +284,63 @@ export const RESERVED_PATH_WRITE_ACTIONS = [
  */
 export function reservedIamPathPolicy(p: { providerRoleArns: string[]; partition?: string }): string {
   const partition = p.partition ?? "aws";
-  return document([{
-    Sid: "OnlyCrossplaneWritesItsIamPath",
-    Effect: "Deny",
-    Action: RESERVED_PATH_WRITE_ACTIONS,
-    Resource: [underIamPath(partition, "*", "role"), underIamPath(partition, "*", "policy")],
-    Condition: { ArnNotLike: { "aws:PrincipalArn": p.providerRoleArns } },
-  }]);
-}
-
-/**
- * The boundary itself: the most a Git-created workload role can ever do. Application data planes
- * (S3, RDS IAM auth, the data key, logs), never IAM, STS role chaining or Organizations.
- */
-export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; partition?: string }): string {
-  const partition = p.partition ?? "aws";
   return document([
     {
-      Sid: "WorkloadDataPlane",
+      Sid: "OnlyCrossplaneWritesItsIamPath",
+      Effect: "Deny",
+      Action: RESERVED_PATH_WRITE_ACTIONS,
+      Resource: [underIamPath(partition, "*", "role"), underIamPath(partition, "*", "policy")],
+      Condition: { ArnNotLike: { "aws:PrincipalArn": p.providerRoleArns } },
+    },
+    {
+      // A /nixplane/ policy is written for a workload role: attached anywhere else (a role outside the
+      // path, a user, a group) it would grant what the providers put in it to an identity without the boundary.
+      Sid: "NixplanePoliciesOnlyOnNixplaneRoles",
+      Effect: "Deny",
+      Action: ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"],
+      NotResource: [underIamPath(partition, "*", "role")],
+      Condition: { ArnLike: { "iam:PolicyARN": [underIamPath(partition, "*", "policy")] } },
+    },
+  ]);
+}
+
+/** Object-level S3 actions a workload may use on its environment's buckets: data, never configuration. */
+export const WORKLOAD_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+export const WORKLOAD_BUCKET_READ_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads", "s3:GetBucketLocation"];
+
+/**
+ * The boundary itself: the most a Git-created workload role can ever do. Objects of its environment's
+ * buckets (`<prefix>-*`: never the state or image bucket, never another environment's), the master
+ * secret of its environment's databases (RDS tags the secret with its cluster, named `<prefix>-…`),
+ * RDS IAM auth, the data key, telemetry; never bucket configuration or public-access settings, IAM, STS
+ * role chaining or Organizations. What a role actually gets is its own policy within this.
+ */
+export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: string; partition?: string }): string {
+  const partition = p.partition ?? "aws";
+  const buckets = prefixedBuckets(partition, p.namingPrefix);
+  return document([
+    { Sid: "ObjectsOfEnvironmentBuckets", Effect: "Allow", Action: WORKLOAD_OBJECT_ACTIONS, Resource: [`${buckets}/*`] },
+    { Sid: "ListEnvironmentBuckets", Effect: "Allow", Action: WORKLOAD_BUCKET_READ_ACTIONS, Resource: [buckets] },
+    {
+      Sid: "ReadEnvironmentDatabaseSecrets",
       Effect: "Allow",
-      Action: ["s3:*", "rds-db:connect", "rds:Describe*", "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      Resource: [`arn:${partition}:secretsmanager:*:*:secret:rds!cluster-*`],
+      Condition: { StringLike: { "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn": `arn:${partition}:rds:*:*:cluster:${p.namingPrefix}-*` } },
+    },
+    {
+      Sid: "WorkloadTelemetryAndDatabaseAuth",
+      Effect: "Allow",
+      Action: ["rds-db:connect", "rds:Describe*", "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
       Resource: "*",
     },
     { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: [p.kmsKeyArn] },
     { Sid: "NoIdentityChanges", Effect: "Deny", Action: ["iam:*", "organizations:*", "account:*", "sts:AssumeRole"], Resource: "*" },
-    { Sid: "NoBucketsElsewhere", Effect: "Deny", Action: ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketAcl"], Resource: [`arn:${partition}:s3:::*`] },
+    {
+      Sid: "NeverBucketConfiguration",
+      Effect: "Deny",
+      Action: ["s3:PutBucket*", "s3:DeleteBucket*", "s3:PutAccountPublicAccessBlock", "s3:PutAccessPointPolicy", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration", "s3:PutReplicationConfiguration", "s3:CreateBucket"],
+      Resource: "*",
+    },
   ]);
 }

@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { gitopsEnvironment } from "../lib/gitopsLayout";
 import type { NixplaneConfig } from "../stacks/config";
 import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
@@ -12,6 +13,7 @@ import { DeployRunner } from "./deployRunner";
 import { LoadBalancerController } from "./loadBalancerController";
 import { Crossplane, composedManagedResources } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
+import { composedTags } from "./iamPolicies";
 import { Network } from "./network";
 import { readImageLock } from "../lib/imageLock";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
@@ -153,6 +155,8 @@ export class Platform extends pulumi.ComponentResource {
       oidcIssuer: this.cluster.oidcIssuer,
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
       activations: composedManagedResources(),
+      namingPrefix: config.naming.prefix,
+      environment: config.environment,
       protect: config.protect,
       readOnlyProviders: config.dr.readOnlyProviders,
     }, inCluster);
@@ -179,7 +183,7 @@ export class Platform extends pulumi.ComponentResource {
       }, inCluster);
     }
     const handoff = new GitOpsHandoff(`${name}-handoff`, {
-      environment: config.environment,
+      environment: gitopsEnvironment(config.environment, config.dr.sourceStack),
       repoUrl: config.gitops.repoUrl,
       revision: config.gitops.revision,
       path: config.gitops.path,
@@ -187,6 +191,7 @@ export class Platform extends pulumi.ComponentResource {
       crossplaneReady: crossplane.release,
       environmentData: {
         environment: config.environment,
+        namingPrefix: config.naming.prefix,
         region: config.region,
         accountId,
         vpcId: this.network.vpcId,
@@ -195,7 +200,8 @@ export class Platform extends pulumi.ComponentResource {
         clusterName: this.cluster.clusterName,
         kmsKeyArn: crossplane.kmsKeyArn,
         permissionsBoundaryArn: crossplane.permissionsBoundaryArn,
-        tags: { ...config.tags, "nixplane:environment": config.environment, "managed-by": "crossplane" },
+        // The providers may change only resources carrying composedTags (components/iamPolicies.ts).
+        tags: { ...config.tags, ...composedTags(config.environment) },
       },
     }, inCluster);
     return { crossplane, argocd, handoff, endpoint };

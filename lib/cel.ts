@@ -22,13 +22,42 @@ const environment = new cel.Environment({ unlistedVariablesAreDyn: true });
 export type CelProgram = (self: unknown) => unknown;
 const programs = new Map<string, CelProgram>();
 
+/**
+ * Kubernetes CEL reaches a property whose name is a CEL reserved word, or holds `.`, `-`, `/` or `__`,
+ * through an escaped identifier (`namespace` as `__namespace__`, `a-b` as `a__dash__b`): see
+ * "Escaping" in https://kubernetes.io/docs/reference/using-api/cel/. Upjet's CRDs use it
+ * (`has(self.forProvider.__namespace__)`), so rules that mention an escape see the object with
+ * escaped names.
+ */
+const CEL_RESERVED = new Set(["true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function", "if",
+  "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"]);
+export function escapeCelName(name: string): string {
+  if (CEL_RESERVED.has(name)) return `__${name}__`;
+  return name.replace(/__/g, "__underscores__").replace(/\./g, "__dot__").replace(/-/g, "__dash__").replace(/\//g, "__slash__");
+}
+function escapeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(escapeKeys);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [escapeCelName(k), escapeKeys(x)]));
+}
+
 /** Parses once per rule text; the returned program evaluates the rule with `self` bound. */
 export function compileRule(rule: string): CelProgram {
   let program = programs.get(rule);
   if (!program) {
     const parsed = environment.parse(rule);
-    program = (self) => parsed({ self: sameRealm ? self : main.parse(JSON.stringify(self)) });
+    const escaped = rule.includes("__");
+    program = (self) => {
+      const value = escaped ? escapeKeys(self) : self;
+      return parsed({ self: sameRealm ? value : main.parse(JSON.stringify(value)) });
+    };
     programs.set(rule, program);
   }
   return program;
+}
+
+/** Parses once; the program evaluates `expression` with the given variables (admission policies: object, params, request, variables). */
+export function compileExpression(expression: string): (variables: Record<string, unknown>) => unknown {
+  const parsed = environment.parse(expression);
+  return (variables) => parsed(sameRealm ? variables : (main.parse(JSON.stringify(variables)) as Record<string, unknown>));
 }

@@ -3,8 +3,13 @@
  * or XRD, plus the platform's structural rules for XRDs, Compositions and Argo CD Applications.
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { crdsDir, loadCrdRegistry, readYamlDocuments, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+import { parse as parseYaml } from "yaml";
+import { crdsDir, loadCrdRegistry, readYamlDocuments, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolicy } from "./naming";
+import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
+import { renderAndJudge } from "./renderCheck";
 
 export { composedKinds } from "./composedKinds";
 
@@ -23,15 +28,22 @@ export interface GitopsDocument {
 }
 
 export const XRD_API_VERSION = "apiextensions.crossplane.io/v2";
-export const FN_ENVIRONMENT_CONFIGS = "function-environment-configs";
-export const FN_PATCH_AND_TRANSFORM = "function-patch-and-transform";
-export const FN_AUTO_READY = "function-auto-ready";
+export { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM };
+/** The composition functions nixplane installs (components/crossplane.ts FUNCTIONS): a step naming any other fails. */
+export const INSTALLED_FUNCTIONS: ReadonlySet<string> = new Set([FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, FN_AUTO_READY]);
 export const ENVIRONMENT_CONFIG_NAME = "nixplane";
 /** The data keys of the `nixplane` EnvironmentConfig: the whole contract from Pulumi to GitOps. */
 export const ENVIRONMENT_KEYS = [
-  "environment", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
+  "environment", "namingPrefix", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
   "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
 ] as const;
+export type EnvironmentKey = (typeof ENVIRONMENT_KEYS)[number];
+/** JSON types of the contract's values (components/handoff.ts EnvironmentData types them for Pulumi). */
+export const ENVIRONMENT_KEY_TYPES: Record<EnvironmentKey, string> = {
+  environment: "string", namingPrefix: "string", region: "string", accountId: "string", vpcId: "string", privateSubnetIds: "array",
+  nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object",
+};
+
 export const ARGOCD_PROJECT = "nixplane";
 /** The IAM path of every role and managed policy composed from Git; the providers may write only under it. */
 export const CROSSPLANE_IAM_PATH = "/nixplane/";
@@ -48,6 +60,9 @@ export const PROJECT_RESOURCES: { cluster: GroupKind[]; namespaced: GroupKind[] 
     { group: "", kind: "Namespace" },
     { group: "apiextensions.crossplane.io", kind: "CompositeResourceDefinition" },
     { group: "apiextensions.crossplane.io", kind: "Composition" },
+    // The naming guard shipped with the APIs (lib/naming.ts); the checker holds it to the rendered policy.
+    { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicy" },
+    { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicyBinding" },
   ],
   namespaced: [
     { group: XR_GROUP, kind: "*" },
@@ -66,6 +81,52 @@ export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-n
 /** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
 export const IDEMPOTENT_ADOPTION = { key: "platform.nixplane.io/adoption", value: "idempotent" };
 const CASCADE_FINALIZER = "resources-finalizer.argocd.argoproj.io";
+
+/** Built-in admission kinds (no CRD): held to lib/naming.ts namingAdmissionPolicy() instead of a schema. */
+export const ADMISSION_KINDS: ReadonlySet<string> = new Set(["admissionregistration.k8s.io/ValidatingAdmissionPolicy", "admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding"]);
+
+/**
+ * How each composed kind is adopted, from provider-upjet-aws v2.6.0 config/externalname.go:
+ * `chosen` (NameAsIdentifier / ParameterAsIdentifier: the external name is a name we choose, so it
+ * must come from the naming contract), `assigned` (IdentifierFromProvider: AWS assigns an ID, recorded
+ * in the XR's spec.adoption), `idempotent` (re-creating is a no-op; no key needed).
+ */
+export type AdoptionKey = "chosen" | "assigned" | "idempotent";
+export const ADOPTION_KEYS: Record<string, AdoptionKey> = {
+  "s3.aws.m.upbound.io/Bucket": "chosen", // aws_s3_bucket: ParameterAsIdentifier("bucket")
+  "s3.aws.m.upbound.io/BucketVersioning": "chosen", // the sub-resources are identified by their bucket
+  "s3.aws.m.upbound.io/BucketServerSideEncryptionConfiguration": "chosen",
+  "s3.aws.m.upbound.io/BucketPublicAccessBlock": "chosen",
+  "s3.aws.m.upbound.io/BucketOwnershipControls": "chosen",
+  "s3.aws.m.upbound.io/BucketLifecycleConfiguration": "chosen",
+  "rds.aws.m.upbound.io/Cluster": "chosen", // aws_rds_cluster: ParameterAsIdentifier("cluster_identifier")
+  "rds.aws.m.upbound.io/ClusterInstance": "chosen", // aws_rds_cluster_instance: ParameterAsIdentifier("identifier")
+  "rds.aws.m.upbound.io/SubnetGroup": "chosen", // aws_db_subnet_group: NameAsIdentifier
+  "rds.aws.m.upbound.io/ClusterParameterGroup": "chosen", // aws_rds_cluster_parameter_group: NameAsIdentifier
+  "iam.aws.m.upbound.io/Role": "chosen", // aws_iam_role: NameAsIdentifier
+  "iam.aws.m.upbound.io/Policy": "chosen", // aws_iam_policy: iamPolicy(), the name under the path
+  "iam.aws.m.upbound.io/RolePolicyAttachment": "idempotent",
+  "ec2.aws.m.upbound.io/SecurityGroup": "assigned", // aws_security_group: IdentifierFromProvider
+  "ec2.aws.m.upbound.io/SecurityGroupIngressRule": "assigned", // vpcSecurityGroupRule(): the sgr- ID
+  "eks.aws.m.upbound.io/PodIdentityAssociation": "assigned", // eksPodIdentityAssociation(): the a- association ID
+};
+/** Other fields that carry a composed AWS name (or refer to one by name), per kind. */
+export const NAME_FIELDS: Record<string, string[]> = {
+  "s3.aws.m.upbound.io/BucketVersioning": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketServerSideEncryptionConfiguration": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketPublicAccessBlock": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketOwnershipControls": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketLifecycleConfiguration": ["spec.forProvider.bucket"],
+  "rds.aws.m.upbound.io/Cluster": ["spec.forProvider.finalSnapshotIdentifier"],
+  "rds.aws.m.upbound.io/ClusterInstance": ["spec.forProvider.clusterIdentifier"],
+  "ec2.aws.m.upbound.io/SecurityGroup": ["spec.forProvider.name"],
+  "iam.aws.m.upbound.io/RolePolicyAttachment": ["spec.forProvider.role"],
+};
+/**
+ * The only services a composed role may trust, set by the composition (never from user input):
+ * EKS Pod Identity. Extend this list, in review, for a service a composition must trust.
+ */
+export const TRUSTED_SERVICES: readonly string[] = ["pods.eks.amazonaws.com"];
 
 /** Composed IAM kinds whose ARN carries a path; the providers' policy covers only CROSSPLANE_IAM_PATH. */
 const IAM_PATHED = /^iam\.aws\.(m\.)?upbound\.io\/[^/]+\/(Role|Policy)$/;
@@ -98,30 +159,16 @@ interface XrdSpec {
   names?: { kind?: string; plural?: string };
   versions?: { name: string; referenceable?: boolean; served?: boolean; schema?: { openAPIV3Schema?: K8sSchema } }[];
 }
-interface Patch {
-  type?: string;
-  fromFieldPath?: string;
-  toFieldPath?: string;
-  patchSetName?: string;
-  combine?: { variables?: { fromFieldPath?: string }[] };
-  policy?: { fromFieldPath?: string };
-}
-interface ComposedResource {
-  name?: string;
-  base?: KubeObject;
-  patches?: Patch[];
-}
-interface PipelineStep {
-  step?: string;
-  functionRef?: { name?: string };
-  input?: KubeObject & { resources?: ComposedResource[]; patchSets?: { name?: string; patches?: Patch[] }[] };
-}
 
 /**
  * All checks over already-loaded documents. `registry` holds the upstream CRDs; the XRDs found in
- * `docs` are added to it, so XRs (examples and environment XRs) validate against them.
+ * `docs` are added to it, so XRs (examples and environment XRs) validate against them. Every XR is
+ * rendered through its Composition (lib/render.ts) and the composed resources are judged as
+ * Crossplane would create them. `options.stacks` (see `stackFacts`) gives each environment's
+ * revision and naming prefix; without it, environments are judged against the EnvironmentConfig
+ * sample only.
  */
-export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): Problem[] {
+export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, options: CheckOptions = {}): Problem[] {
   const problems: Problem[] = [];
   const xrds = docs.filter((d) => isXrd(d.obj));
   for (const d of xrds) registry.addXrd(d.obj);
@@ -140,25 +187,68 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry): P
   for (const doc of docs) {
     const at = (p: string, message: string, obj: KubeObject = doc.obj) =>
       problems.push({ file: doc.file, kind: kindOf(obj), name: nameOf(obj), path: p, message });
-    for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
-
     const obj = doc.obj;
     const [group, kind] = [groupOf(obj.apiVersion), String(obj.kind)];
-    const namespaced = registry.namespaced(String(obj.apiVersion), kind);
+    const admission = ADMISSION_KINDS.has(`${group}/${kind}`);
+    // Built-in admission kinds have no CRD: they are held to the policy lib/naming.ts renders instead.
+    if (!admission) for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
+
+    const namespaced = admission ? false : registry.namespaced(String(obj.apiVersion), kind);
     if (!isExampleFile(doc.file) && !projectAllows(group, kind, namespaced)) {
       const scope = namespaced === undefined ? "" : namespaced ? "namespaced " : "cluster-scoped ";
       at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${scope}${group || "core"}/${kind}: Git may hold only ${allowedKinds()}`);
     }
     if (isXrd(obj)) checkXrd(obj, docs, at);
     else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
-    else if (applications.includes(doc)) checkApplication(obj, at);
+    else if (applications.includes(doc)) checkApplication(doc, options.stacks, at);
     else if (obj.kind === "EnvironmentConfig") checkEnvironmentConfig(doc, applications, at);
+    else if (admission) checkAdmissionPolicy(obj, at);
     else if (xrGroups.has(groupOf(obj.apiVersion)) && doc.file.includes(`${path.sep}environments${path.sep}`)) checkEnvironmentXr(obj, at);
   }
+  checkShipsNamingPolicy(docs, xrds, problems);
+  problems.push(...renderAndJudge(docs, registry, xrSchemas, options));
   return problems;
 }
 
 type At = (p: string, message: string, obj?: KubeObject) => void;
+
+/** What the checker needs from each environment's stack: what its root Application tracks, and its names. */
+export interface StackFacts {
+  stack: string;
+  repoUrl: string;
+  revision: string;
+  prefix: string;
+}
+export interface CheckOptions {
+  /** By environment name (the folder under gitops/environments/). */
+  stacks?: Map<string, StackFacts>;
+}
+
+/**
+ * Each stack's environment, GitOps source and naming prefix, read from `stacks/Pulumi.<stack>.yaml`
+ * (values the schema in stacks/config.ts validates; the revision defaults to `main` there too).
+ */
+export function stackFacts(stacksDir: string = path.join(repoRoot(), "stacks")): Map<string, StackFacts> {
+  const facts = new Map<string, StackFacts>();
+  for (const file of fs.readdirSync(stacksDir).sort()) {
+    const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1];
+    if (!stack) continue;
+    const config = ((parseYaml(fs.readFileSync(path.join(stacksDir, file), "utf8")) ?? {}).config ?? {}) as Record<string, any>;
+    const environment = String(config["nixplane:environment"] ?? stack);
+    facts.set(environment, {
+      stack,
+      repoUrl: String(config["nixplane:gitops"]?.repoUrl ?? ""),
+      revision: String(config["nixplane:gitops"]?.revision ?? "main"),
+      prefix: String(config["nixplane:naming"]?.prefix ?? ""),
+    });
+  }
+  return facts;
+}
+
+/** The environment a file under `<gitops>/environments/<env>/` belongs to. */
+export function environmentOf(file: string): string | undefined {
+  return /(?:^|\/)environments\/([^/]+)\//.exec(file.split(path.sep).join("/"))?.[1];
+}
 
 /**
  * Whether the project syncs the kind. Argo CD checks cluster-scoped kinds against one list and
@@ -187,6 +277,31 @@ function checkXrd(xrd: KubeObject, docs: GitopsDocument[], at: At): void {
   if (compositions.length === 0) at("metadata.name", `no Composition named ${expected}`);
 }
 
+/** The admission policy and binding in gitops/ must be exactly what lib/naming.ts renders from NAME_RULES. */
+function checkAdmissionPolicy(obj: KubeObject, at: At): void {
+  const expected = namingAdmissionPolicy(ENVIRONMENT_CONFIG_NAME).find((o) => o.kind === obj.kind && (o.metadata as { name: string }).name === nameOf(obj));
+  if (!expected) at("metadata.name", `the only admission objects gitops/ ships are ${NAMING_POLICY_NAME} (policy and binding), rendered by namingAdmissionPolicy() in lib/naming.ts`);
+  else if (JSON.stringify(canonical(obj)) !== JSON.stringify(canonical(expected))) {
+    at("spec", `differs from namingAdmissionPolicy() in lib/naming.ts: regenerate it (npm run check:gitops -- --write-naming-policy) so the cluster enforces NAME_RULES exactly`);
+  }
+}
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v === null || typeof v !== "object") return v;
+  return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+}
+
+/** The APIs ship with the in-cluster name guard: one policy and its binding beside the XRDs. */
+function checkShipsNamingPolicy(docs: GitopsDocument[], xrds: GitopsDocument[], problems: Problem[]): void {
+  const named = xrds.some((d) => (NAMED_APIS as readonly string[]).includes(String((d.obj.spec as XrdSpec | undefined)?.names?.kind)));
+  if (!named) return;
+  for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
+    if (!docs.some((d) => d.obj.kind === kind && nameOf(d.obj) === NAMING_POLICY_NAME && /(^|\/)apis\//.test(d.file.split(path.sep).join("/")))) {
+      problems.push({ file: "gitops/apis", kind, name: NAMING_POLICY_NAME, path: "<missing>", message: `naming-policy-shipped: the APIs must ship the ${kind} ${NAMING_POLICY_NAME} (lib/naming.ts namingAdmissionPolicy()) so the cluster refuses XRs whose AWS names break the rules` });
+    }
+  }
+}
+
 function checkComposition(comp: KubeObject, registry: CrdRegistry, xrSchemas: Map<string, K8sSchema>, at: At): void {
   const spec = (comp.spec ?? {}) as { compositeTypeRef?: { apiVersion?: string; kind?: string }; mode?: string; pipeline?: PipelineStep[] };
   const ref = spec.compositeTypeRef ?? {};
@@ -196,52 +311,87 @@ function checkComposition(comp: KubeObject, registry: CrdRegistry, xrSchemas: Ma
     const plural = registry.resourceName(ref.apiVersion ?? "", ref.kind ?? "");
     if (plural && nameOf(comp) !== plural) at("metadata.name", `Composition for ${ref.kind} must be named ${plural}, like its XRD`);
   }
+  const xrNamespaced = registry.namespaced(ref.apiVersion ?? "", ref.kind ?? "") !== false;
   if (spec.mode !== "Pipeline") at("spec.mode", "Compositions use mode: Pipeline");
   const steps = spec.pipeline ?? [];
   const fn = (i: number) => steps[i]?.functionRef?.name;
   if (fn(0) !== FN_ENVIRONMENT_CONFIGS) at("spec.pipeline[0].functionRef.name", `pipeline must start with ${FN_ENVIRONMENT_CONFIGS}`);
   if (fn(steps.length - 1) !== FN_AUTO_READY) at(`spec.pipeline[${Math.max(steps.length - 1, 0)}].functionRef.name`, `pipeline must end with ${FN_AUTO_READY}`);
   steps.forEach((step, i) => {
+    const name = step.functionRef?.name;
+    if (!INSTALLED_FUNCTIONS.has(name ?? "")) {
+      at(`spec.pipeline[${i}].functionRef.name`, `function-installed: ${JSON.stringify(name)} is not a function nixplane installs (${[...INSTALLED_FUNCTIONS].join(", ")}): Crossplane would fail every XR at this step`);
+      return;
+    }
     if (!step.input) return;
     for (const e of registry.validate(step.input, { requireName: false })) at(`spec.pipeline[${i}].input.${e.path}`, e.message);
-    if (step.functionRef?.name === FN_ENVIRONMENT_CONFIGS) {
+    if (name === FN_ENVIRONMENT_CONFIGS) {
       const refs = ((step.input.spec as { environmentConfigs?: { ref?: { name?: string } }[] } | undefined)?.environmentConfigs ?? []).map((c) => c.ref?.name);
       if (!refs.includes(ENVIRONMENT_CONFIG_NAME)) at(`spec.pipeline[${i}].input.spec.environmentConfigs`, `must reference the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig`);
     }
-    if (step.functionRef?.name === FN_PATCH_AND_TRANSFORM) {
-      const patchSets = new Map((step.input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
-      (step.input.resources ?? []).forEach((res, r) =>
-        checkComposedResource(res, patchSets, registry, xrSchema, `spec.pipeline[${i}].input.resources[${r}]`, at));
+    if (name === FN_PATCH_AND_TRANSFORM) {
+      const input = step.input;
+      const envWrites = environmentWrites(input.environment?.patches ?? [], xrSchema, (p, m) => at(`spec.pipeline[${i}].input.environment.${p}`, m));
+      const patchSets = new Map((input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
+      (input.resources ?? []).forEach((res, r) =>
+        checkComposedTemplate(res, { patchSets, registry, xrSchema, xrNamespaced, envWrites }, (p, m) => at(`spec.pipeline[${i}].input.resources[${r}].${p}`, m)));
     }
   });
 }
 
-/** A resource's patches with PatchSet references expanded in place. */
-function expandPatches(patches: Patch[], patchSets: Map<string | undefined, Patch[]>): Patch[] {
-  return patches.flatMap((p) => (p.type === "PatchSet" ? patchSets.get(p.patchSetName) ?? [] : [p]));
+/** What the environment patches write: environment key → the XR field it comes from, and its type. */
+type EnvWrites = Map<string, { from: string[]; type?: string }>;
+function environmentWrites(patches: Patch[], xrSchema: K8sSchema | undefined, report: (p: string, m: string) => void): EnvWrites {
+  const writes: EnvWrites = new Map();
+  patches.forEach((p, k) => {
+    if (p.type !== "FromCompositeFieldPath" && p.type !== "CombineFromComposite" && p.type !== "ToEnvironmentFieldPath") return;
+    const from = p.type === "CombineFromComposite" ? (p.combine?.variables ?? []).map((v) => v.fromFieldPath ?? "") : [p.fromFieldPath ?? ""];
+    for (const f of from) if (xrSchema && !schemaHasPath(xrSchema, f)) report(`patches[${k}].fromFieldPath`, `${f} is not a field of the XR (not in its XRD schema)`);
+    const root = splitFieldPath(p.toFieldPath ?? "")[0];
+    if ((ENVIRONMENT_KEYS as readonly string[]).includes(root)) report(`patches[${k}].toFieldPath`, `environment patches must not overwrite ${root}, a key of the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig contract`);
+    const type = p.type === "CombineFromComposite" ? "string" : transformedType(p.transforms, typeAt(xrSchema, p.fromFieldPath));
+    writes.set(normalise(p.toFieldPath ?? ""), { from, type });
+  });
+  return writes;
 }
 
-function checkComposedResource(res: ComposedResource, patchSets: Map<string | undefined, Patch[]>, registry: CrdRegistry,
-  xrSchema: K8sSchema | undefined, at: string, report: At): void {
+interface TemplateContext {
+  patchSets: Map<string | undefined, Patch[]>;
+  registry: CrdRegistry;
+  xrSchema: K8sSchema | undefined;
+  xrNamespaced: boolean;
+  envWrites: EnvWrites;
+}
+
+/** A resource's patches with PatchSet references expanded in place, each with where it was written. */
+function expandPatches(res: ComposedTemplate, patchSets: Map<string | undefined, Patch[]>): { patch: Patch; where: string }[] {
+  return (res.patches ?? []).flatMap((p, k) => (p.type === "PatchSet"
+    ? (patchSets.get(p.patchSetName) ?? []).map((q, j) => ({ patch: q, where: `patches[${k}] (patchSet ${p.patchSetName}[${j}])` }))
+    : [{ patch: p, where: `patches[${k}]` }]));
+}
+
+const TO_COMPOSITE = new Set(["ToCompositeFieldPath", "CombineToComposite"]);
+
+function checkComposedTemplate(res: ComposedTemplate, ctx: TemplateContext, here: (p: string, m: string) => void): void {
   const base = res.base ?? {};
-  const here = (p: string, m: string) => report(`${at}.${p}`, m);
-  const patches = expandPatches(res.patches ?? [], patchSets);
+  const gk = `${groupOf(base.apiVersion)}/${String(base.kind)}`;
+  const patches = expandPatches(res, ctx.patchSets);
   (res.patches ?? []).forEach((p, k) => {
-    if (p.type === "PatchSet" && !patchSets.has(p.patchSetName)) here(`patches[${k}].patchSetName`, `no patchSet named ${p.patchSetName}`);
+    if (p.type === "PatchSet" && !ctx.patchSets.has(p.patchSetName)) here(`patches[${k}].patchSetName`, `no patchSet named ${p.patchSetName}`);
   });
-  const mrSchema = registry.schemaFor(String(base.apiVersion), String(base.kind));
+  const mrSchema = ctx.registry.schemaFor(String(base.apiVersion), String(base.kind));
   if (!mrSchema) {
     here("base", `no CRD for composed kind ${String(base.kind)} (${String(base.apiVersion)})`);
     return;
   }
-  const mrSpec = (base.spec ?? {}) as { managementPolicies?: string[]; providerConfigRef?: { kind?: string; name?: string } };
-  const policies = mrSpec.managementPolicies;
-  if (!policies) here("base.spec.managementPolicies", "composed resources set managementPolicies (without Delete)");
-  else if (policies.includes("Delete") || policies.includes("*")) here("base.spec.managementPolicies", "must not include Delete (or *): deleting an XR must never delete cloud data");
-  if (!mrSpec.providerConfigRef?.name || !mrSpec.providerConfigRef.kind) here("base.spec.providerConfigRef", "composed resources name their providerConfigRef (kind and name)");
+  if (ctx.xrNamespaced && ctx.registry.namespaced(String(base.apiVersion), String(base.kind)) === false) {
+    here("base.kind", `namespaced-xr-composes-namespaced-kinds: ${gk} is cluster-scoped; a namespaced XR can compose only namespaced kinds (*.aws.m.upbound.io)`);
+  }
+  const adoption = ADOPTION_KEYS[gk];
+  if (adoption === undefined) here("base.kind", `adoption-key-known: no adoption-key fact for ${gk}: add it to ADOPTION_KEYS from provider-upjet-aws config/externalname.go`);
 
-  // What the patches write into the managed resource (ToComposite patches write the XR instead).
-  const patched = patches.filter((p) => p.type !== "ToCompositeFieldPath" && p.type !== "CombineToComposite" && p.toFieldPath).map((p) => normalise(p.toFieldPath!));
+  // What the patches write into the managed resource (To* patches write the XR instead).
+  const patched = patches.filter(({ patch: p }) => !TO_COMPOSITE.has(p.type ?? "") && p.toFieldPath).map(({ patch: p }) => normalise(p.toFieldPath!));
 
   if (IAM_PATHED.test(`${String(base.apiVersion)}/${String(base.kind)}`)) {
     const spec = base.spec as { forProvider?: { path?: unknown }; initProvider?: { path?: unknown } } | undefined;
@@ -255,46 +405,112 @@ function checkComposedResource(res: ComposedResource, patchSets: Map<string | un
 
   const annotations = (base.metadata?.annotations ?? {}) as Record<string, unknown>;
   const idempotent = annotations[IDEMPOTENT_ADOPTION.key] === IDEMPOTENT_ADOPTION.value;
-  if (!idempotent && !("crossplane.io/external-name" in annotations) && !patches.some((p) => p.toFieldPath === EXTERNAL_NAME_PATH)) {
+  if (!idempotent && !("crossplane.io/external-name" in annotations) && !patches.some(({ patch: p }) => p.toFieldPath === EXTERNAL_NAME_PATH)) {
     here("patches", `no external-name source: patch ${EXTERNAL_NAME_PATH} from the XR (or a spec.adoption field), or annotate ${IDEMPOTENT_ADOPTION.key}: ${IDEMPOTENT_ADOPTION.value}`);
   }
 
-  patches.forEach((p) => {
-    const where = `patches[${(res.patches ?? []).indexOf(p) >= 0 ? (res.patches ?? []).indexOf(p) : "patchSet"}]`;
+  for (const check of res.readinessChecks ?? []) {
+    const i = (res.readinessChecks ?? []).indexOf(check);
+    if (check.fieldPath !== undefined && !schemaHasPath(mrSchema, check.fieldPath)) here(`readinessChecks[${i}].fieldPath`, `readiness-check-path: ${check.fieldPath} is not a field of ${String(base.kind)}: the check could never pass`);
+  }
+
+  const envType = (key: string) => ctx.envWrites.get(normalise(key))?.type ?? ENVIRONMENT_KEY_TYPES[splitFieldPath(key)[0] as EnvironmentKey];
+  for (const { patch: p, where } of patches) {
     const xrSide = (fp: string | undefined, field: string) => {
-      if (fp !== undefined && xrSchema && !schemaHasPath(xrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of the XR (not in its XRD schema)`);
+      if (fp !== undefined && ctx.xrSchema && !schemaHasPath(ctx.xrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of the XR (not in its XRD schema)`);
     };
     const mrSide = (fp: string | undefined, field: string) => {
       if (fp !== undefined && !schemaHasPath(mrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of ${String(base.kind)}`);
     };
+    const envSide = (fp: string | undefined, field: string) => {
+      const key = splitFieldPath(fp ?? "")[0];
+      if (!(ENVIRONMENT_KEYS as readonly string[]).includes(key) && ![...ctx.envWrites.keys()].some((w) => w === normalise(fp ?? "") || w.startsWith(`${key}.`)))
+        here(`${where}.${field}`, `${key} is not a key of the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig contract, nor written by an environment patch`);
+    };
+    if (p.policy?.toFieldPath !== undefined && p.policy.toFieldPath !== "Replace") here(`${where}.policy.toFieldPath`, `${p.policy.toFieldPath} merges are not modelled by the checker: use Replace`);
+    let sourceType: string | undefined;
+    let destType: string | undefined;
     switch (p.type) {
       case "FromCompositeFieldPath":
-        xrSide(p.fromFieldPath, "fromFieldPath"); mrSide(p.toFieldPath, "toFieldPath"); break;
+        xrSide(p.fromFieldPath, "fromFieldPath"); mrSide(p.toFieldPath, "toFieldPath");
+        sourceType = typeAt(ctx.xrSchema, p.fromFieldPath); destType = typeAt(mrSchema, p.toFieldPath); break;
       case "CombineFromComposite":
         (p.combine?.variables ?? []).forEach((v, j) => xrSide(v.fromFieldPath, `combine.variables[${j}].fromFieldPath`));
-        mrSide(p.toFieldPath, "toFieldPath"); break;
+        mrSide(p.toFieldPath, "toFieldPath"); sourceType = "string"; destType = typeAt(mrSchema, p.toFieldPath); break;
+      case "FromEnvironmentFieldPath":
+        envSide(p.fromFieldPath, "fromFieldPath"); mrSide(p.toFieldPath, "toFieldPath");
+        sourceType = envType(p.fromFieldPath ?? ""); destType = typeAt(mrSchema, p.toFieldPath); break;
+      case "CombineFromEnvironment":
+        (p.combine?.variables ?? []).forEach((v, j) => envSide(v.fromFieldPath, `combine.variables[${j}].fromFieldPath`));
+        mrSide(p.toFieldPath, "toFieldPath"); sourceType = "string"; destType = typeAt(mrSchema, p.toFieldPath); break;
       case "ToCompositeFieldPath":
       case "CombineToComposite":
-        mrSide(p.fromFieldPath, "fromFieldPath"); xrSide(p.toFieldPath, "toFieldPath"); break;
-      case "FromEnvironmentFieldPath": {
-        const key = (p.fromFieldPath ?? "").split(/[.[]/)[0];
-        if (!(ENVIRONMENT_KEYS as readonly string[]).includes(key)) here(`${where}.fromFieldPath`, `${key} is not a key of the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig contract`);
-        mrSide(p.toFieldPath, "toFieldPath"); break;
-      }
+        mrSide(p.fromFieldPath, "fromFieldPath"); xrSide(p.toFieldPath, "toFieldPath");
+        sourceType = p.type === "CombineToComposite" ? "string" : typeAt(mrSchema, p.fromFieldPath); destType = typeAt(ctx.xrSchema, p.toFieldPath); break;
       default:
-        mrSide(p.toFieldPath, "toFieldPath");
+        here(`${where}.type`, `patch type ${p.type} is not one the checker models (From/Combine From Composite or Environment, To/Combine To Composite)`);
+        continue;
     }
-  });
-
-  // The base as the API server will see it, minus what patches fill in: a required field or a CEL
-  // "X is a required parameter" rule is satisfied by a patch; unknown fields and wrong types are not.
-  const coveredBy = (p: string) => patched.some((t) => t === normalise(p) || t.startsWith(`${normalise(p)}.`));
-  for (const e of registry.validate(base, { requireName: false })) {
-    const mentioned = e.message.match(/spec\.[A-Za-z0-9_.]+/)?.[0];
-    if (e.message === "required field is missing" && coveredBy(e.path)) continue;
-    if (mentioned && / is a required parameter$/.test(e.message) && (coveredBy(mentioned) || coveredBy(mentioned.replace("spec.forProvider.", "spec.initProvider.")))) continue;
-    here(`base.${e.path}`, e.message);
+    const after = transformedType(p.transforms, sourceType);
+    if (after !== undefined && destType !== undefined && !typesAgree(after, destType)) {
+      here(`${where}.toFieldPath`, `patch-types: ${p.fromFieldPath ?? "the combined string"} is ${after}${p.transforms?.length ? " after its transforms" : ""} but ${p.toFieldPath} is ${destType}`);
+    }
+    if (!TO_COMPOSITE.has(p.type ?? "")) checkProtectedDestination(p, where, gk, adoption, ctx, here);
   }
+}
+
+/** Where the value of a patch comes from: `xr:<path>` or `env:<key>`, environment keys written from the XR resolved. */
+function patchOrigins(p: Patch, envWrites: EnvWrites): string[] {
+  const paths = p.type?.startsWith("Combine") ? (p.combine?.variables ?? []).map((v) => v.fromFieldPath ?? "") : [p.fromFieldPath ?? ""];
+  const fromEnv = p.type === "FromEnvironmentFieldPath" || p.type === "CombineFromEnvironment";
+  return paths.flatMap((fp) => {
+    if (!fromEnv) return [`xr:${normalise(fp)}`];
+    const written = envWrites.get(normalise(fp));
+    return written ? written.from.map((f) => `xr:${normalise(f)}`) : [`env:${normalise(fp)}`];
+  });
+}
+
+/** A DNS label pattern: a field constrained by it cannot inject JSON or path syntax. */
+const DNS_LABEL_PATTERN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const NAME_ORIGINS = new Set([`env:${NAMING_PREFIX_KEY}`, "xr:metadata.namespace", "xr:metadata.name"]);
+
+/**
+ * No patch from user input into management policies, the permissions boundary, trust or names:
+ * management policies are never patched; the boundary comes from the EnvironmentConfig only; trust
+ * is the composition's text, with only the XR's namespace and DNS-label fields filled in; every name
+ * comes from the naming contract (prefix, namespace, name), except external names AWS assigns, which
+ * come from the XR's recorded `spec.adoption`.
+ */
+function checkProtectedDestination(p: Patch, where: string, gk: string, adoption: AdoptionKey | undefined, ctx: TemplateContext, here: (p: string, m: string) => void): void {
+  const to = normalise(p.toFieldPath ?? "");
+  const reaches = (field: string) => field === to || field.startsWith(`${to}.`);
+  const origins = patchOrigins(p, ctx.envWrites);
+  if (reaches("spec.managementPolicies")) {
+    here(`${where}.toFieldPath`, `no-patch-into-management-policies: ${p.toFieldPath} is written by a patch (from ${origins.join(", ")}); management policies are fixed in the base, without Delete`);
+  }
+  if (["spec.forProvider.permissionsBoundary", "spec.initProvider.permissionsBoundary"].some(reaches) && !(origins.length === 1 && origins[0] === "env:permissionsBoundaryArn")) {
+    here(`${where}.toFieldPath`, `boundary-from-environment-only: ${p.toFieldPath} comes from ${origins.join(", ")}; the permissions boundary comes only from the EnvironmentConfig's permissionsBoundaryArn`);
+  }
+  if (["spec.forProvider.assumeRolePolicy", "spec.initProvider.assumeRolePolicy"].some(reaches)) {
+    const bad = origins.filter((o) => !(o === "xr:metadata.namespace" || o === "xr:metadata.name" || (o.startsWith("xr:spec.") && schemaAt(ctx.xrSchema, o.slice(3))?.pattern === DNS_LABEL_PATTERN)));
+    if (bad.length > 0 || p.type === "FromCompositeFieldPath" || p.type === "FromEnvironmentFieldPath") {
+      here(`${where}.toFieldPath`, `trust-from-composition-only: ${p.toFieldPath} takes ${origins.join(", ")}; trust is the composition's own document, filling in only the XR's namespace, name or DNS-label fields`);
+    }
+  }
+  const nameFields = [...(adoption === "chosen" ? [EXTERNAL_NAME_PATH] : []), ...(NAME_FIELDS[gk] ?? [])].map(normalise);
+  if (nameFields.some(reaches) && origins.some((o) => !NAME_ORIGINS.has(o))) {
+    here(`${where}.toFieldPath`, `names-from-naming-contract: ${p.toFieldPath} takes ${origins.join(", ")}; composed names derive only from ${NAMING_PREFIX_KEY}, the XR's namespace and name (lib/naming.ts composedName)`);
+  }
+  if (adoption === "assigned" && reaches(normalise(EXTERNAL_NAME_PATH)) && origins.some((o) => !o.startsWith("xr:spec.adoption."))) {
+    here(`${where}.toFieldPath`, `names-from-naming-contract: ${gk} has an external name AWS assigns; it comes only from the XR's recorded spec.adoption (takes ${origins.join(", ")})`);
+  }
+}
+
+function typesAgree(source: string, dest: string): boolean {
+  if (source === dest) return true;
+  if (dest === "number" && source === "integer") return true;
+  if (dest === "int-or-string") return source === "integer" || source === "string";
+  return false;
 }
 
 /** `a.b[0].c[x.y]` → `a.b.c.x.y`-style canonical form (indices dropped) for comparisons. */
@@ -304,39 +520,89 @@ function normalise(p: string): string {
 
 /** `metadata.annotations[crossplane.io/external-name]` → [metadata, annotations, crossplane.io/external-name]. */
 export function splitFieldPath(p: string): string[] {
-  const out: string[] = [];
-  for (const m of p.matchAll(/([^.[\]]+)|\[([^\]]*)\]/g)) out.push(m[1] ?? m[2].replace(/^["']|["']$/g, ""));
-  return out;
+  return fieldPathSegments(p).map(String);
+}
+
+/** The schema node at `fieldPath`, if the schema has one (metadata is open: names, labels, annotations). */
+export function schemaAt(schema: K8sSchema | undefined, fieldPath: string | undefined): K8sSchema | undefined {
+  if (!schema || fieldPath === undefined) return undefined;
+  const segments = splitFieldPath(fieldPath);
+  if (segments[0] === "metadata") {
+    if (["name", "namespace", "uid", "generateName"].includes(segments[1] ?? "") && segments.length === 2) return { type: "string" };
+    if (["labels", "annotations"].includes(segments[1] ?? "")) return segments.length === 2 ? { type: "object" } : segments.length === 3 ? { type: "string" } : undefined;
+    return undefined;
+  }
+  let node: K8sSchema | undefined = schema;
+  for (const seg of segments) {
+    if (!node) return undefined;
+    if (node["x-kubernetes-preserve-unknown-fields"] && !node.properties?.[seg]) return {};
+    if (/^\d+$/.test(seg)) node = node.items;
+    else if (node.properties?.[seg]) node = node.properties[seg];
+    else if (typeof node.additionalProperties === "object") node = node.additionalProperties;
+    else return undefined;
+  }
+  return node;
+}
+function typeAt(schema: K8sSchema | undefined, fieldPath: string | undefined): string | undefined {
+  const node = schemaAt(schema, fieldPath);
+  if (!node) return undefined;
+  return node["x-kubernetes-int-or-string"] ? "int-or-string" : node.type;
 }
 
 /** Whether `fieldPath` can exist in an object of this schema (metadata is open: labels, annotations, …). */
 export function schemaHasPath(schema: K8sSchema, fieldPath: string): boolean {
   const segments = splitFieldPath(fieldPath);
   if (segments[0] === "metadata") return ["name", "namespace", "labels", "annotations", "uid", "generateName"].includes(segments[1] ?? "");
-  let node: K8sSchema | undefined = schema;
-  for (const seg of segments) {
-    if (!node) return false;
-    if (node["x-kubernetes-preserve-unknown-fields"] && !node.properties?.[seg]) return true;
-    if (/^\d+$/.test(seg)) node = node.items;
-    else if (node.properties?.[seg]) node = node.properties[seg];
-    else if (typeof node.additionalProperties === "object") node = node.additionalProperties;
-    else return false;
-  }
-  return node !== undefined;
+  return schemaAt(schema, fieldPath) !== undefined;
 }
 
-function checkApplication(app: KubeObject, at: At): void {
+/** Sync options every automated Application needs: retry with backoff, so a sync that raced the XRDs converges. */
+function checkApplication(doc: GitopsDocument, stacks: Map<string, StackFacts> | undefined, at: At): void {
+  const app = doc.obj;
   const finalizers = (app.metadata?.finalizers ?? []) as string[];
   finalizers.forEach((f, i) => {
     if (f.startsWith(CASCADE_FINALIZER)) at(`metadata.finalizers[${i}]`, "child Applications must not cascade-delete: deleting one would delete cloud resources");
   });
-  const spec = (app.spec ?? {}) as { project?: string; destination?: { server?: string }; source?: { path?: string; directory?: { exclude?: string; recurse?: boolean } } };
+  const spec = (app.spec ?? {}) as ApplicationSpec;
   if (spec.project !== ARGOCD_PROJECT) at("spec.project", `Applications belong to the ${ARGOCD_PROJECT} project`);
   if (spec.destination?.server !== IN_CLUSTER) at("spec.destination.server", `Applications deploy to ${IN_CLUSTER}`);
-  const source = spec.source;
-  if (source?.path === "gitops/apis" && !(source.directory?.exclude ?? "").includes("example.yaml")) {
-    at("spec.source.directory.exclude", "the apis Application must exclude example.yaml (examples are checked, not synced)");
-  }
+  const sources = spec.sources ?? (spec.source ? [spec.source] : []);
+  sources.forEach((source, i) => {
+    const where = spec.sources ? `spec.sources[${i}]` : "spec.source";
+    if (source?.path === "gitops/apis" && !(source.directory?.exclude ?? "").includes("example.yaml")) {
+      at(`${where}.directory.exclude`, "the apis Application must exclude example.yaml (examples are checked, not synced)");
+    }
+    const env = environmentOf(doc.file);
+    const stack = env === undefined ? undefined : stacks?.get(env);
+    if (env !== undefined && stacks && !stack) at(`${where}.targetRevision`, `promotion: no stack deploys environment ${env}, so nothing says which revision it tracks`);
+    if (stack && source.targetRevision !== stack.revision) {
+      at(`${where}.targetRevision`, `promotion: tracks ${JSON.stringify(source.targetRevision)} but the ${env} root tracks ${JSON.stringify(stack.revision)} (stacks/Pulumi.${stack.stack}.yaml gitops.revision): a change would reach ${env} without being promoted`);
+    }
+  });
+  const problem = retryProblem(spec.syncPolicy);
+  if (problem) at("spec.syncPolicy.retry", problem);
+}
+
+interface ApplicationSource { repoURL?: string; targetRevision?: string; path?: string; directory?: { exclude?: string; recurse?: boolean } }
+interface ApplicationSpec {
+  project?: string;
+  destination?: { server?: string };
+  source?: ApplicationSource;
+  sources?: ApplicationSource[];
+  syncPolicy?: { automated?: unknown; retry?: { limit?: number; backoff?: { duration?: string; factor?: number; maxDuration?: string } } };
+}
+
+/**
+ * Why an Application's sync policy would not converge, or undefined. Argo CD's automated sync does not
+ * retry a failed sync of the same commit unless `retry` is set (limit < 0: forever; 0: never), with
+ * backoff (pkg/apis/application/v1alpha1/types.go RetryStrategy, controller/appcontroller.go).
+ */
+export function retryProblem(syncPolicy: ApplicationSpec["syncPolicy"]): string | undefined {
+  if (!syncPolicy?.automated) return undefined;
+  const retry = syncPolicy.retry;
+  if (!retry || retry.limit === undefined || retry.limit === 0) return "sync-retry: automated sync must retry failed syncs (syncPolicy.retry.limit, -1 for ever): without it a sync that raced the XRDs stays failed until the next commit";
+  if (!retry.backoff?.duration || !retry.backoff.maxDuration || !retry.backoff.factor) return "sync-retry: syncPolicy.retry needs backoff (duration, factor, maxDuration)";
+  return undefined;
 }
 
 function checkEnvironmentConfig(doc: GitopsDocument, applications: GitopsDocument[], at: At): void {
@@ -346,9 +612,12 @@ function checkEnvironmentConfig(doc: GitopsDocument, applications: GitopsDocumen
   const expected = [...ENVIRONMENT_KEYS].sort();
   if (keys.join() !== expected.join()) at("data", `keys must be exactly ${expected.join(", ")} (got ${keys.join(", ")})`);
   for (const app of applications) {
-    const p = (app.obj.spec as { source?: { path?: string } } | undefined)?.source?.path;
-    if (p && (path.dirname(doc.file) === p || path.dirname(doc.file).startsWith(`${p}/`))) {
-      at("metadata.name", `the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig is created by Pulumi; ${app.file} must not sync it`);
+    const spec = (app.obj.spec ?? {}) as ApplicationSpec;
+    for (const source of spec.sources ?? (spec.source ? [spec.source] : [])) {
+      const p = source.path;
+      if (p && (path.dirname(doc.file) === p || path.dirname(doc.file).startsWith(`${p}/`))) {
+        at("metadata.name", `the ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig is created by Pulumi; ${app.file} must not sync it`);
+      }
     }
   }
 }

@@ -6,15 +6,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
+import { gitopsEnvironment } from "./gitopsLayout";
 import { REPO_ROOT } from "./paths";
 import { listStacks, readStackDoc, stackFile } from "./stackConfig";
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,15}$/;
 
-/** The GitOps folder of a stack's environment, relative to the repository: `<gitops.path>/environments/<environment>`. */
+/** The GitOps folder a stack's root Application syncs, relative to the repository: `<gitops.path>/environments/<env>`. */
 export function environmentFolder(stack: string, root = REPO_ROOT): string {
   const doc = readStackDoc(stack, root);
-  const environment = String(doc["nixplane:environment"] ?? stack);
+  const dr = (doc["nixplane:dr"] ?? {}) as { sourceStack?: string };
+  const environment = gitopsEnvironment(String(doc["nixplane:environment"] ?? stack), dr.sourceStack);
   const gitops = (doc["nixplane:gitops"] ?? {}) as { path?: string };
   return path.join((gitops.path ?? "gitops").replace(/\/+$/, ""), "environments", environment);
 }

@@ -15,6 +15,7 @@ import { argocdUrlProblem } from "../components/argocd";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
 import { compareQuantities, QUANTITY, quantityValue } from "../components/quantity";
 import { ADOPTION_PHASES } from "../lib/dr/phase";
+import { namingPrefixProblem } from "../lib/naming";
 
 // The components own their allowed values; the schema reuses them so the two cannot drift.
 export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
@@ -218,6 +219,14 @@ const gitopsSchema = z.strictObject({
   path: z.string().regex(/^[A-Za-z0-9._\/-]+$/, { message: "is not a relative path" }).default("gitops"),
 });
 
+/**
+ * The naming contract (lib/naming.ts): every AWS name composed from Git is <prefix>-<namespace>-<name>.
+ * Unique to the organization and the environment (S3 names are global); a DR rebuild keeps its source's.
+ */
+const namingSchema = z.strictObject({
+  prefix: z.string(),
+});
+
 const drSchema = z.strictObject({
   /** Region that gets a copy of every node AMI, ready for a rebuild there. */
   region: z.string().regex(AWS_REGION, { message: "is not an AWS region" }).optional(),
@@ -278,6 +287,7 @@ export const configSchema = z
     crossplane: crossplaneSchema.default(crossplaneSchema.parse({})),
     argocd: argocdSchema.default({ chartVersion: DEFAULT_VERSIONS.argocdChart, ha: false }),
     gitops: gitopsSchema,
+    naming: namingSchema,
     dr: drSchema.default({}),
     /** Protect stateful resources (KMS keys, log groups, image bucket) from deletion. */
     protect: z.boolean().default(true),
@@ -305,6 +315,8 @@ export const configSchema = z
           ctx.addIssue({ code: "custom", path: ["nodeImage", "amiIds", arch], message: `is required with mode "ami": a node group uses ${arch}` });
       }
     }
+    const prefixProblem = namingPrefixProblem(c.naming.prefix, { environment: c.environment, region: c.region });
+    if (prefixProblem) ctx.addIssue({ code: "custom", path: ["naming", "prefix"], message: `"${c.naming.prefix}" ${prefixProblem}` });
     if (c.argocd.sso === undefined && c.environment === "prod")
       ctx.addIssue({ code: "custom", path: ["argocd", "sso"], message: "is required in prod: the local admin account must not be the way in" });
     if (c.argocd.url !== undefined && c.ingress === undefined)

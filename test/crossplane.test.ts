@@ -60,6 +60,8 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
 
   test("one Provider per AWS service gitops/ composes, pinned to the configured provider-upjet-aws version, waited on until Healthy", () => {
     const services = providerServices(composedKinds(GITOPS));
+    // WorkloadRoles compose Pod Identity associations: the eks family provider comes with them.
+    expect(services).toEqual(["ec2", "eks", "iam", "rds", "s3"]);
     expect(plan.all(PROVIDER).map((p) => p.name).sort()).toEqual(services.map((s) => `nixplane-crossplane-provider-aws-${s}`));
     for (const s of services) {
       expect(plan.find(PROVIDER, `nixplane-crossplane-provider-aws-${s}`).inputs).toEqual({
@@ -113,7 +115,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       Sid: "IamRolesOnlyWithBoundary",
       Effect: "Allow",
       Action: ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy"],
-      Resource: ["arn:aws:iam::777788889999:role/nixplane/*"],
+      Resource: ["arn:aws:iam::777788889999:role/nixplane/acme-prod-*"],
       Condition: { StringEquals: { "iam:PermissionsBoundary": boundaryArn } },
     });
     expect(statements.find((s) => s.Sid === "NeverRemoveBoundary")).toMatchObject({ Effect: "Deny", Action: ["iam:DeleteRolePermissionsBoundary"], Resource: "*" });
@@ -129,7 +131,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     const ACCOUNT = "777788889999";
     const role = (name: string, p = CROSSPLANE_IAM_PATH) => `arn:aws:iam::${ACCOUNT}:role${p}${name}`;
     const managedPolicy = (name: string, p = CROSSPLANE_IAM_PATH) => `arn:aws:iam::${ACCOUNT}:policy${p}${name}`;
-    const upjetTags = { [`aws:RequestTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value, "aws:RequestTag/crossplane-name": "team-a-api" };
+    const upjetTags = { [`aws:RequestTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value, "aws:RequestTag/crossplane-name": "acme-prod-team-a-api" };
     const taggedRole = { [`aws:ResourceTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value };
     let policy: string;
     let boundaryArn: string;
@@ -142,13 +144,30 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       // CreateRole with Tags is authorized as CreateRole and as TagRole on a role that does not exist yet.
       const context = { ...upjetTags, "iam:PermissionsBoundary": boundaryArn };
       expect(allowsAll(policy, [
-        { action: "iam:CreateRole", resource: role("team-a-api"), context },
-        { action: "iam:TagRole", resource: role("team-a-api"), context: upjetTags },
+        { action: "iam:CreateRole", resource: role("acme-prod-team-a-api"), context },
+        { action: "iam:TagRole", resource: role("acme-prod-team-a-api"), context: upjetTags },
       ])).toBe(true);
-      expect(evaluate(policy, { action: "iam:AttachRolePolicy", resource: role("team-a-api"), context: { "iam:PermissionsBoundary": boundaryArn } })).toBe("Allow");
-      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("team-a-api"), context: taggedRole })).toBe("Allow");
-      expect(evaluate(policy, { action: "iam:CreatePolicy", resource: managedPolicy("team-a-api") })).toBe("Allow");
-      expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api") })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:AttachRolePolicy", resource: role("acme-prod-team-a-api"), context: { "iam:PermissionsBoundary": boundaryArn } })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("acme-prod-team-a-api"), context: taggedRole })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:CreatePolicy", resource: managedPolicy("acme-prod-team-a-api") })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("acme-prod-team-a-api") })).toBe("Allow");
+    });
+
+    test("a WorkloadRole's Pod Identity association: on this cluster only, passing only /nixplane/ roles, only to EKS Pod Identity", () => {
+      const cluster = (name: string) => `arn:aws:eks:eu-west-1:${ACCOUNT}:cluster/${name}`;
+      const association = (name: string) => `arn:aws:eks:eu-west-1:${ACCOUNT}:podidentityassociation/${name}/a-0123456789abcdefg`;
+      const passed = { "iam:PassedToService": "pods.eks.amazonaws.com" };
+      expect(allowsAll(policy, [
+        { action: "eks:CreatePodIdentityAssociation", resource: cluster("nixplane-prod") },
+        { action: "iam:PassRole", resource: role("acme-prod-team-a-api"), context: passed },
+        { action: "eks:TagResource", resource: association("nixplane-prod") },
+        { action: "eks:DescribePodIdentityAssociation", resource: association("nixplane-prod") },
+        { action: "eks:UpdatePodIdentityAssociation", resource: association("nixplane-prod") },
+      ])).toBe(true);
+      expect(evaluate(policy, { action: "eks:CreatePodIdentityAssociation", resource: cluster("another-cluster") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "eks:DeletePodIdentityAssociation", resource: association("nixplane-prod") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:PassRole", resource: role("OrganizationAccountAccessRole", "/"), context: passed })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:PassRole", resource: role("acme-prod-team-a-api"), context: { "iam:PassedToService": "ec2.amazonaws.com" } })).toBe("ImplicitDeny");
     });
 
     test("RDS may create the master-password secret of a cluster as the providers, and no other secret", () => {
@@ -163,8 +182,8 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     });
 
     test("a role without the platform's boundary, or outside the path, cannot be created", () => {
-      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: upjetTags })).toBe("ImplicitDeny");
-      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("team-a-api"), context: { ...upjetTags, "iam:PermissionsBoundary": managedPolicy("other", "/") } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("acme-prod-team-a-api"), context: upjetTags })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:CreateRole", resource: role("acme-prod-team-a-api"), context: { ...upjetTags, "iam:PermissionsBoundary": managedPolicy("other", "/") } })).toBe("ImplicitDeny");
       expect(evaluate(policy, { action: "iam:CreateRole", resource: role("admin", "/"), context: { ...upjetTags, "iam:PermissionsBoundary": boundaryArn } })).toBe("ImplicitDeny");
     });
 
@@ -186,28 +205,125 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
         expect([action, evaluate(policy, { action, resource: own, context: { ...taggedRole, ...upjetTags, "iam:PermissionsBoundary": boundaryArn } })]).toEqual([action, "ImplicitDeny"]);
       }
       expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: boundaryArn })).toBe("ExplicitDeny");
-      expect(evaluate(policy, { action: "iam:DeleteRolePermissionsBoundary", resource: role("team-a-api"), context: taggedRole })).toBe("ExplicitDeny");
+      expect(evaluate(policy, { action: "iam:DeleteRolePermissionsBoundary", resource: role("acme-prod-team-a-api"), context: taggedRole })).toBe("ExplicitDeny");
     });
 
     test("an untagged role in the path is out of reach until it carries upjet's tag, which only the path guard keeps others from arranging", async () => {
-      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("made-by-hand") })).toBe("ImplicitDeny");
-      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: role("acme-prod-made-by-hand") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:TagRole", resource: role("acme-prod-made-by-hand"), context: { "aws:RequestTag/team": "a" } })).toBe("ImplicitDeny");
       // IAM cannot tell tag-on-create from tagging an existing role: the identity policy alone allows this…
-      expect(evaluate(policy, { action: "iam:TagRole", resource: role("made-by-hand"), context: upjetTags })).toBe("Allow");
+      expect(evaluate(policy, { action: "iam:TagRole", resource: role("acme-prod-made-by-hand"), context: upjetTags })).toBe("Allow");
       // …so the stack renders the SCP that keeps anyone but the providers from writing under the path.
       const guard = await output(plan, "iamPathGuardPolicy");
       const provider = { "aws:PrincipalArn": await output(plan, "crossplaneProviderRoleArn") };
       const admin = { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:role/AWSReservedSSO_Admin_0123` };
       for (const action of ["iam:CreateRole", "iam:CreatePolicy", "iam:TagRole", "iam:UpdateAssumeRolePolicy"]) {
-        const resource = action === "iam:CreatePolicy" ? managedPolicy("made-by-hand") : role("made-by-hand");
+        const resource = action === "iam:CreatePolicy" ? managedPolicy("acme-prod-made-by-hand") : role("acme-prod-made-by-hand");
         expect([action, evaluate(guard, { action, resource, context: admin })]).toEqual([action, "ExplicitDeny"]);
       }
       expect(evaluate(guard, { action: "iam:CreateRole", resource: role("admin-tooling", "/"), context: admin })).toBe("ImplicitDeny");
       // The providers keep every right the first test gave them.
       const context = { ...upjetTags, "iam:PermissionsBoundary": boundaryArn, ...provider };
-      expect(evaluateUnder([guard], policy, { action: "iam:CreateRole", resource: role("team-a-api"), context })).toBe("Allow");
-      expect(evaluateUnder([guard], policy, { action: "iam:TagRole", resource: role("team-a-api"), context: { ...upjetTags, ...provider } })).toBe("Allow");
-      expect(evaluateUnder([guard], policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("team-a-api"), context: provider })).toBe("Allow");
+      expect(evaluateUnder([guard], policy, { action: "iam:CreateRole", resource: role("acme-prod-team-a-api"), context })).toBe("Allow");
+      expect(evaluateUnder([guard], policy, { action: "iam:TagRole", resource: role("acme-prod-team-a-api"), context: { ...upjetTags, ...provider } })).toBe("Allow");
+      expect(evaluateUnder([guard], policy, { action: "iam:CreatePolicyVersion", resource: managedPolicy("acme-prod-team-a-api"), context: provider })).toBe("Allow");
+    });
+  });
+
+  describe("least privilege, request by request (issue 14): what Git could reach before is denied, what the compositions need is allowed", () => {
+    const ACCOUNT = "777788889999";
+    const bucket = (name: string) => `arn:aws:s3:::${name}`;
+    const composed = { "aws:ResourceTag/nixplane:environment": "prod", "aws:ResourceTag/managed-by": "crossplane" };
+    const creating = { "aws:RequestTag/nixplane:environment": "prod", "aws:RequestTag/managed-by": "crossplane" };
+    const sg = (id: string) => `arn:aws:ec2:eu-west-1:${ACCOUNT}:security-group/${id}`;
+    const rdsCluster = (id: string) => `arn:aws:rds:eu-west-1:${ACCOUNT}:cluster:${id}`;
+    let policy: string;
+    let boundary: string;
+    let guard: string;
+    beforeAll(async () => {
+      policy = plan.find(ROLE_POLICY, "nixplane-crossplane-providers").inputs.policy as string;
+      boundary = plan.find(BOUNDARY, "nixplane-crossplane-boundary").inputs.policy as string;
+      guard = await output(plan, "iamPathGuardPolicy");
+    });
+
+    test("S3: only buckets named <prefix>-…; the state bucket, the image bucket and other environments' are out of reach; DeleteBucket never", () => {
+      for (const other of ["acme-pulumi-state", "nixplane-node-image-images-0a1b2c", "acme-staging-team-checkout-assets"]) {
+        expect([other, evaluate(policy, { action: "s3:PutBucketPolicy", resource: bucket(other) })]).toEqual([other, "ImplicitDeny"]);
+      }
+      expect(evaluate(policy, { action: "s3:DeleteBucket", resource: bucket("acme-prod-team-checkout-assets") })).toBe("ExplicitDeny");
+      expect(allowsAll(policy, ["s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutLifecycleConfiguration", "s3:GetBucketTagging"]
+        .map((action) => ({ action, resource: bucket("acme-prod-team-checkout-assets") })))).toBe(true);
+    });
+
+    test("RDS: create only with this environment's tags, change only what carries them, delete never", () => {
+      expect(evaluate(policy, { action: "rds:DeleteDBCluster", resource: rdsCluster("anything"), context: composed })).toBe("ExplicitDeny");
+      expect(evaluate(policy, { action: "rds:DeleteDBInstance", resource: `arn:aws:rds:eu-west-1:${ACCOUNT}:db:acme-prod-team-checkout-orders-1`, context: composed })).toBe("ExplicitDeny");
+      expect(allowsAll(policy, [
+        { action: "rds:CreateDBCluster", resource: rdsCluster("acme-prod-team-checkout-orders"), context: creating },
+        { action: "rds:AddTagsToResource", resource: rdsCluster("acme-prod-team-checkout-orders"), context: creating },
+        { action: "rds:ModifyDBCluster", resource: rdsCluster("acme-prod-team-checkout-orders"), context: composed },
+        { action: "rds:DescribeDBClusters", resource: rdsCluster("acme-prod-team-checkout-orders") },
+      ])).toBe(true);
+      expect(evaluate(policy, { action: "rds:CreateDBCluster", resource: rdsCluster("x") })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "rds:ModifyDBCluster", resource: rdsCluster("billing"), context: { "aws:ResourceTag/nixplane:environment": "prod", "aws:ResourceTag/managed-by": "pulumi" } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "rds:ModifyDBCluster", resource: rdsCluster("acme-staging-x"), context: { "aws:ResourceTag/nixplane:environment": "staging", "aws:ResourceTag/managed-by": "crossplane" } })).toBe("ImplicitDeny");
+    });
+
+    test("EC2: rules only on groups composed for this environment, never on the EKS cluster's security group", () => {
+      // The cluster security group is EKS's (tagged by EKS and Pulumi's defaults, never managed-by crossplane).
+      const eks = { "aws:ResourceTag/aws:eks:cluster-name": "nixplane-prod", "aws:ResourceTag/nixplane:environment": "prod", "aws:ResourceTag/managed-by": "pulumi" };
+      expect(evaluate(policy, { action: "ec2:AuthorizeSecurityGroupIngress", resource: sg("sg-0cluster"), context: eks })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "ec2:AuthorizeSecurityGroupIngress", resource: sg("sg-0other") })).toBe("ImplicitDeny");
+      // Tagging a foreign group into scope is refused too: CreateTags only at creation or on composed groups.
+      expect(evaluate(policy, { action: "ec2:CreateTags", resource: sg("sg-0cluster"), context: { ...creating, ...eks } })).toBe("ImplicitDeny");
+      expect(allowsAll(policy, [
+        { action: "ec2:CreateSecurityGroup", resource: sg("sg-0new"), context: creating },
+        { action: "ec2:CreateSecurityGroup", resource: `arn:aws:ec2:eu-west-1:${ACCOUNT}:vpc/vpc-0a1b`, context: creating },
+        { action: "ec2:CreateTags", resource: sg("sg-0new"), context: { ...creating, "ec2:CreateAction": "CreateSecurityGroup" } },
+        { action: "ec2:AuthorizeSecurityGroupIngress", resource: sg("sg-0db"), context: composed },
+        { action: "ec2:AuthorizeSecurityGroupIngress", resource: `arn:aws:ec2:eu-west-1:${ACCOUNT}:security-group-rule/sgr-0new`, context: creating },
+      ])).toBe(true);
+    });
+
+    test("IAM: only this environment's roles and policies under the path; another environment's in the account are out of reach", () => {
+      const other = `arn:aws:iam::${ACCOUNT}:role/nixplane/acme-staging-team-a-api`;
+      expect(evaluate(policy, { action: "iam:UpdateAssumeRolePolicy", resource: other, context: { "aws:ResourceTag/crossplane-kind": "role.iam.aws.m.upbound.io" } })).toBe("ImplicitDeny");
+      expect(evaluate(policy, { action: "iam:CreatePolicyVersion", resource: `arn:aws:iam::${ACCOUNT}:policy/nixplane/acme-staging-team-a-api` })).toBe("ImplicitDeny");
+    });
+
+    test("the SCP also stops attaching a /nixplane/ policy to a role outside the path, a user or a group", async () => {
+      const attach = (action: string, resource: string) => evaluate(guard, { action, resource, context: { "iam:PolicyARN": `arn:aws:iam::${ACCOUNT}:policy/nixplane/acme-prod-team-a-api` } });
+      expect(attach("iam:AttachRolePolicy", `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe("ExplicitDeny");
+      expect(attach("iam:AttachUserPolicy", `arn:aws:iam::${ACCOUNT}:user/alice`)).toBe("ExplicitDeny");
+      expect(attach("iam:AttachGroupPolicy", `arn:aws:iam::${ACCOUNT}:group/devs`)).toBe("ExplicitDeny");
+      // The providers still attach it to their own roles under the path.
+      const provider = { "aws:PrincipalArn": await output(plan, "crossplaneProviderRoleArn"), "iam:PolicyARN": `arn:aws:iam::${ACCOUNT}:policy/nixplane/acme-prod-team-a-api` };
+      expect(evaluate(guard, { action: "iam:AttachRolePolicy", resource: `arn:aws:iam::${ACCOUNT}:role/nixplane/acme-prod-team-a-api`, context: provider })).toBe("ImplicitDeny");
+      expect(evaluate(guard, { action: "iam:AttachRolePolicy", resource: `arn:aws:iam::${ACCOUNT}:role/admin`, context: provider })).toBe("ExplicitDeny");
+      // Other policies attach anywhere as before.
+      expect(evaluate(guard, { action: "iam:AttachRolePolicy", resource: `arn:aws:iam::${ACCOUNT}:role/admin`, context: { "iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess" } })).toBe("ImplicitDeny");
+    });
+
+    test("boundary: objects of this environment's buckets only, never the state or image bucket, never bucket configuration", () => {
+      expect(allowsAll(boundary, [
+        { action: "s3:GetObject", resource: `${bucket("acme-prod-team-checkout-assets")}/a.txt` },
+        { action: "s3:PutObject", resource: `${bucket("acme-prod-team-checkout-assets")}/a.txt` },
+        { action: "s3:ListBucket", resource: bucket("acme-prod-team-checkout-assets") },
+      ])).toBe(true);
+      for (const other of ["acme-pulumi-state", "nixplane-node-image-images-0a1b2c", "acme-staging-team-checkout-assets"]) {
+        for (const action of ["s3:GetObject", "s3:PutObject"]) expect([other, action, evaluate(boundary, { action, resource: `${bucket(other)}/key` })]).toEqual([other, action, "ImplicitDeny"]);
+      }
+      for (const action of ["s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:DeleteBucket", "s3:PutEncryptionConfiguration"]) {
+        expect([action, evaluate(boundary, { action, resource: bucket("acme-prod-team-checkout-assets") })]).toEqual([action, "ExplicitDeny"]);
+      }
+    });
+
+    test("boundary: a database's master secret of this environment can be read (where the role's policy grants it), another's never", () => {
+      const secret = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:rds!cluster-0a1b-AbCd`;
+      const of = (cluster: string) => ({ "secretsmanager:ResourceTag/aws:rds:primaryDBClusterArn": rdsCluster(cluster) });
+      expect(evaluate(boundary, { action: "secretsmanager:GetSecretValue", resource: secret, context: of("acme-prod-team-checkout-orders") })).toBe("Allow");
+      expect(evaluate(boundary, { action: "secretsmanager:GetSecretValue", resource: secret, context: of("acme-staging-team-checkout-orders") })).toBe("ImplicitDeny");
+      expect(evaluate(boundary, { action: "secretsmanager:GetSecretValue", resource: `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:prod/api-key` })).toBe("ImplicitDeny");
     });
   });
 

@@ -341,7 +341,7 @@ describe("dr drill", () => {
     test("the Crossplane component gives its providers this policy when readOnlyProviders is set", async () => {
       const plan = await planProgram(() => new Crossplane("xp", {
         clusterName: "nixplane-prod-drill", chartVersion: "2.3.4", providerVersion: "v2.6.0", providerAuth: "podIdentity",
-        functions: { patchAndTransform: "v0.10.1", environmentConfigs: "v0.5.0", autoReady: "v0.6.0" }, activations: ["buckets.s3.aws.m.upbound.io"], readOnlyProviders: true,
+        functions: { patchAndTransform: "v0.10.1", environmentConfigs: "v0.5.0", autoReady: "v0.6.0" }, activations: ["buckets.s3.aws.m.upbound.io"], readOnlyProviders: true, namingPrefix: "acme-prod", environment: "prod",
       }));
       expect(plan.find("aws:iam/rolePolicy:RolePolicy", "xp-providers").inputs.policy).toBe(policy);
     });
@@ -410,6 +410,14 @@ describe("the command line", () => {
 });
 
 describe("the prod-dr stack", () => {
+  test("re-declares prod's XRs under prod's naming prefix: its root Application syncs gitops/environments/prod", async () => {
+    const { resources } = await runStack("prod-dr");
+    const app = resources.find((r) => r.type === "kubernetes:argoproj.io/v1alpha1:Application")!;
+    const paths = ((app.inputs.spec as any).sources as { path: string }[]).map((s) => s.path);
+    expect(paths).toEqual(["gitops/apis", "gitops/environments/prod"]);
+    expect(parseConfig(rawStackValues("prod-dr")).naming.prefix).toBe(parseConfig(rawStackValues("prod")).naming.prefix);
+  });
+
   const prod = () => parseConfigOf("prod");
   const dr = () => parseConfigOf("prod-dr");
   function parseConfigOf(stack: string) {

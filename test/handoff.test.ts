@@ -1,5 +1,5 @@
 import { appProject, rootApplication, validateHandoffArgs, type GitOpsHandoffArgs } from "../components/handoff";
-import { ENVIRONMENT_KEYS, projectAllows } from "../lib/gitops";
+import { ENVIRONMENT_KEYS, projectAllows, retryProblem } from "../lib/gitops";
 import { outputValue, planStack, type Plan } from "./harness";
 
 const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";
@@ -17,7 +17,7 @@ describe("GitOps handoff of the prod stack", () => {
     outputs = plan.outputs as Record<string, any>;
   });
 
-  test("the root Application syncs gitops/environments/prod at the release revision, pruning and self-healing", () => {
+  test("one Application syncs the APIs and gitops/environments/prod, both at the release revision, retrying failed syncs with backoff, never pruning", () => {
     const app = plan.find(APPLICATION, "nixplane-handoff-root");
     expect(app.inputs).toEqual({
       apiVersion: "argoproj.io/v1alpha1",
@@ -25,11 +25,24 @@ describe("GitOps handoff of the prod stack", () => {
       metadata: { name: "nixplane-root", namespace: "argocd" },
       spec: {
         project: "nixplane",
-        source: { repoURL: REPO, targetRevision: "release", path: "gitops/environments/prod" },
+        sources: [
+          { repoURL: REPO, targetRevision: "release", path: "gitops/apis", directory: { recurse: true, exclude: "{**/example.yaml}" } },
+          { repoURL: REPO, targetRevision: "release", path: "gitops/environments/prod", directory: { recurse: true } },
+        ],
         destination: { server: "https://kubernetes.default.svc", namespace: "argocd" },
-        syncPolicy: { automated: { prune: true, selfHeal: true } },
+        syncPolicy: {
+          automated: { prune: false, selfHeal: true },
+          syncOptions: ["ServerSideApply=true", "CreateNamespace=false"],
+          retry: { limit: -1, refresh: true, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } },
+        },
       },
     });
+  });
+
+  test("promotion holds by construction: every source of the environment's Application tracks the stack's gitops.revision", () => {
+    const spec = plan.find(APPLICATION, "nixplane-handoff-root").inputs.spec as any;
+    expect(new Set(spec.sources.map((s: any) => s.targetRevision))).toEqual(new Set(["release"]));
+    expect(retryProblem(spec.syncPolicy)).toBeUndefined();
   });
 
   test("destroying or replacing the root Application deletes nothing: no cascade finalizer, retained on delete", () => {
@@ -56,6 +69,7 @@ describe("GitOps handoff of the prod stack", () => {
     const data = plan.find(ENV_CONFIG, "nixplane-handoff-environment").inputs.data as Record<string, unknown>;
     expect(data).toEqual({
       environment: "prod",
+      namingPrefix: "acme-prod",
       region: "eu-west-1",
       accountId: "777788889999",
       vpcId: await outputValue(outputs.vpcId),
@@ -91,9 +105,18 @@ describe("GitOps handoff of the prod stack", () => {
 });
 
 describe("pure parts", () => {
+  test("the environment's Application is valid against Argo CD v3.5.1's Application CRD (sources, retry)", () => {
+    const { crdsDir, loadCrdRegistry } = require("../lib/crds") as typeof import("../lib/crds");
+    const app = rootApplication({ namespace: "argocd", repoUrl: REPO, revision: "release", path: "gitops", environment: "prod" }) as any;
+    const registry = loadCrdRegistry(crdsDir());
+    expect(registry.validate(app)).toEqual([]);
+    // A typo in the retry block is caught the same way.
+    expect(registry.validate({ ...app, spec: { ...app.spec, syncPolicy: { ...app.spec.syncPolicy, retry: { limit: -1, backof: {} } } } }).map((e) => e.path)).toEqual(["spec.syncPolicy.retry.backof"]);
+  });
+
   test("the path is joined without doubled slashes", () => {
     const app = rootApplication({ namespace: "argocd", repoUrl: REPO, revision: "main", path: "deploy/gitops/", environment: "dev" }) as any;
-    expect(app.spec.source.path).toBe("deploy/gitops/environments/dev");
+    expect(app.spec.sources.map((x: any) => x.path)).toEqual(["deploy/gitops/apis", "deploy/gitops/environments/dev"]);
   });
 
   test("the project names one source repository", () => {
@@ -106,6 +129,8 @@ describe("pure parts", () => {
       { group: "", kind: "Namespace" },
       { group: "apiextensions.crossplane.io", kind: "CompositeResourceDefinition" },
       { group: "apiextensions.crossplane.io", kind: "Composition" },
+      { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicy" },
+      { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicyBinding" },
     ]);
     expect(spec.namespaceResourceWhitelist).toEqual([{ group: "platform.nixplane.io", kind: "*" }, { group: "argoproj.io", kind: "Application" }]);
     expect(projectAllows("platform.nixplane.io", "WorkloadRole", true)).toBe(true);
@@ -123,5 +148,39 @@ describe("pure parts", () => {
   test("a path leaving the repository is refused", () => {
     const args = { path: "../elsewhere" } as GitOpsHandoffArgs;
     expect(validateHandoffArgs(args).map((p) => p.propertyPath)).toEqual(["path"]);
+  });
+});
+
+describe("bootstrap order and promotion, on the synced tree", () => {
+  const { treeDocs, checkWith } = require("./gitopsHelpers") as typeof import("./gitopsHelpers");
+  const wave = (o: any) => Number(o.metadata?.annotations?.["argocd.argoproj.io/sync-wave"] ?? 0);
+
+  test("within the one sync, XRDs and the naming policy (-10) precede Compositions (-5), namespaces (0) and XRs (10)", () => {
+    const synced = treeDocs().filter((d) => !/example\.yaml$/.test(d.file));
+    const waves = new Map<string, Set<number>>();
+    for (const d of synced) waves.set(String(d.obj.kind), (waves.get(String(d.obj.kind)) ?? new Set()).add(wave(d.obj)));
+    expect(Object.fromEntries([...waves].map(([k, v]) => [k, [...v]]))).toEqual({
+      CompositeResourceDefinition: [-10], Composition: [-5], ValidatingAdmissionPolicy: [-10], ValidatingAdmissionPolicyBinding: [-10],
+      Namespace: [0], ObjectStore: [10], Database: [10], WorkloadRole: [10],
+    });
+  });
+
+  test("the checker refuses an Application in an environment tracking another revision than its stack, or without retry", () => {
+    const app = {
+      apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name: "prod-extra", namespace: "argocd" },
+      spec: {
+        project: "nixplane", destination: { server: "https://kubernetes.default.svc" },
+        source: { repoURL: REPO, targetRevision: "main", path: "gitops/environments/prod/extra" },
+        syncPolicy: { automated: { prune: false, selfHeal: true } },
+      },
+    };
+    const file = "gitops/environments/prod/extra.yaml";
+    const problems = checkWith("gitops/apis/objectstores/example.yaml", "ObjectStore", "assets", () => undefined, [{ file, obj: app }]);
+    expect(problems).toEqual([
+      `${file}: Application/prod-extra: spec.source.targetRevision: promotion: tracks "main" but the prod root tracks "release" (stacks/Pulumi.prod.yaml gitops.revision): a change would reach prod without being promoted`,
+      `${file}: Application/prod-extra: spec.syncPolicy.retry: sync-retry: automated sync must retry failed syncs (syncPolicy.retry.limit, -1 for ever): without it a sync that raced the XRDs stays failed until the next commit`,
+    ]);
+    const fixed = { ...app, spec: { ...app.spec, source: { ...app.spec.source, targetRevision: "release" }, syncPolicy: { ...app.spec.syncPolicy, retry: { limit: -1, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } } } } };
+    expect(checkWith("gitops/apis/objectstores/example.yaml", "ObjectStore", "assets", () => undefined, [{ file, obj: fixed }])).toEqual([]);
   });
 });

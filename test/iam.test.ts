@@ -68,6 +68,13 @@ describe("the IAM oracle the policy tests rely on", () => {
     expect(allowsAll(p, [{ action: "iam:CreateRole", resource: RES }, { action: "iam:TagRole", resource: RES }])).toBe(false);
   });
 
+  test("NotResource applies a statement to every resource it does not list", () => {
+    const p = policy({ Effect: "Deny", Action: "iam:AttachRolePolicy", NotResource: ["arn:aws:iam::*:role/app/*"] });
+    expect(evaluate(p, { action: "iam:AttachRolePolicy", resource: "arn:aws:iam::1:role/admin" })).toBe("ExplicitDeny");
+    expect(evaluate(p, { action: "iam:AttachRolePolicy", resource: RES })).toBe("ImplicitDeny");
+    expect(() => evaluate(policy({ Effect: "Deny", Action: "*", Resource: "*", NotResource: "x" }), { action: "s3:GetObject", resource: RES })).toThrow("exactly one of Resource and NotResource");
+  });
+
   test("refuses what it does not model instead of guessing", () => {
     expect(() => evaluate(policy({ Effect: "Allow", Action: "*", Resource: "*", Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } }), { action: "s3:GetObject", resource: RES }))
       .toThrow("iam oracle: condition operator IpAddress is not modelled");

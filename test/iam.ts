@@ -2,8 +2,8 @@
  * Test oracle: the part of IAM's identity-policy evaluation the provider policies rely on, so the tests
  * can state what the providers may and may not do as requests rather than as statement shapes.
  * Modelled: explicit Deny wins, then any Allow, else implicit deny; `*` and `?` wildcards in actions
- * (case-insensitive) and resources; Condition operators Null ("true": the key is absent, "false": present),
- * StringEquals, StringLike, ArnLike, Bool, where a key
+ * (case-insensitive) and resources, NotResource (the statement applies to every resource it does not list); Condition
+ * operators Null ("true": the key is absent, "false": present), StringEquals, StringLike, ArnLike, Bool, where a key
  * absent from the request fails the condition, and their negations StringNotEquals, StringNotLike,
  * ArnNotLike, which hold when no value matches or the key is absent (IAM's rules without ...IfExists). Anything else (NotAction,
  * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
@@ -23,7 +23,8 @@ interface Statement {
   Sid?: string;
   Effect: "Allow" | "Deny";
   Action: string | string[];
-  Resource: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
   Condition?: Record<string, Record<string, string | string[]>>;
   [other: string]: unknown;
 }
@@ -64,10 +65,14 @@ function conditionHolds(condition: Statement["Condition"], context: Record<strin
 }
 
 function matches(s: Statement, req: IamRequest): boolean {
-  for (const k of Object.keys(s)) if (!["Sid", "Effect", "Action", "Resource", "Condition"].includes(k)) throw new Error(`iam oracle: statement element ${k} is not modelled`);
+  for (const k of Object.keys(s)) if (!["Sid", "Effect", "Action", "Resource", "NotResource", "Condition"].includes(k)) throw new Error(`iam oracle: statement element ${k} is not modelled`);
+  if ((s.Resource === undefined) === (s.NotResource === undefined)) throw new Error("iam oracle: a statement needs exactly one of Resource and NotResource");
+  const resourceMatches = s.Resource !== undefined
+    ? list(s.Resource).some((r) => wildcard(r, req.resource, false))
+    : !list(s.NotResource!).some((r) => wildcard(r, req.resource, false));
   return (
     list(s.Action).some((a) => wildcard(a, req.action, true)) &&
-    list(s.Resource).some((r) => wildcard(r, req.resource, false)) &&
+    resourceMatches &&
     conditionHolds(s.Condition, req.context ?? {})
   );
 }

@@ -32,7 +32,7 @@ describe("Pulumi.yaml declares exactly the schema's settings", () => {
 
   test("required settings have no default in either place", () => {
     const required = CONFIG_KEYS.filter((k) => !configSchema.shape[k].safeParse(undefined).success).sort();
-    expect(required).toEqual(["allowedAccountIds", "environment", "gitops", "kubernetesVersion", "nodeGroups", "region"]);
+    expect(required).toEqual(["allowedAccountIds", "environment", "gitops", "kubernetesVersion", "naming", "nodeGroups", "region"]);
     for (const k of required) expect(project.config[k].default).toBeUndefined();
   });
 

@@ -1,28 +1,35 @@
 /**
- * Checks the GitOps tree Argo CD syncs: `npx tsx tools/gitops-check.ts [dir] [--generate N]`
+ * Checks the GitOps tree Argo CD syncs: `npm run check:gitops [-- dir] [--generate N] [--write-naming-policy]`
  * (default dir: gitops/). Prints every problem as `file: kind/name: path: message` and exits 1 if
- * there is any. `--generate N` adds N generated XRs (benchmark) and prints the time taken.
+ * there is any. `--generate N` adds N generated XRs (benchmark) and prints the time taken;
+ * `--write-naming-policy` regenerates apis/naming-policy.yaml from lib/naming.ts first.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs, UsageError } from "../lib/cli";
 import { CrdsUnavailableError } from "../lib/crdLock";
 import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
-import { checkDocuments, formatProblem, generateComposites, loadGitops } from "../lib/gitops";
+import { checkDocuments, formatProblem, generateComposites, loadGitops, stackFacts } from "../lib/gitops";
+import { namingPolicyFile } from "../lib/naming";
 import { missingEnvironmentFolders } from "../lib/newEnv";
 
 try {
-  const args = parseArgs(process.argv.slice(2), { flags: [], options: ["generate"], positionals: 1 });
+  const args = parseArgs(process.argv.slice(2), { flags: ["write-naming-policy"], options: ["generate"], positionals: 1 });
   const generate = Number(args.options.get("generate") ?? 0);
   if (!Number.isInteger(generate) || generate < 0) throw new UsageError(`--generate takes a whole number, not ${args.options.get("generate")}`);
   const dir = path.resolve(args.positionals[0] ?? path.join(repoRoot(), "gitops"));
+  if (args.flags.has("write-naming-policy")) {
+    fs.writeFileSync(path.join(dir, "apis", "naming-policy.yaml"), namingPolicyFile());
+    console.log(`wrote ${path.join(dir, "apis", "naming-policy.yaml")}`);
+  }
 
   const registry = loadCrdRegistry(crdsDir());
   const started = performance.now();
   const docs = loadGitops(dir);
-  for (const obj of generateComposites(generate)) docs.push({ file: "generated/environments/bench/claims.yaml", obj });
-  const problems = checkDocuments(docs, registry);
+  for (const obj of generateComposites(generate)) docs.push({ file: "generated/apis/bench/example.yaml", obj });
+  const problems = checkDocuments(docs, registry, { stacks: stackFacts() });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  // Every stack's environment folder must exist in the tree the root Applications sync.
+  // Every stack's environment folder must exist in the tree its root Application syncs.
   const environments = args.positionals[0] ? [] : missingEnvironmentFolders();
 
   for (const p of problems) console.log(formatProblem(p));
