@@ -1,7 +1,7 @@
 /**
  * `npm run new-env -- <name> [--from <stack>]`: a new environment is a stack file plus its folder in
- * gitops/environments/. Both are derived from an existing environment (default dev) so they start
- * valid; the settings a new environment must review are listed at the top of the stack file.
+ * gitops/environments/. The stack file is derived from an existing one (default dev) so it starts
+ * valid, and the folder starts with an empty claims/; the settings a new environment must review are listed at the top of the stack file.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,12 +31,12 @@ export function missingEnvironmentFolders(root = REPO_ROOT): string[] {
 
 export interface NewEnvironment { stackFile: string; files: string[] }
 
+
 /** Writes the stack file and the environment folder; refuses a bad or taken name before writing anything. */
 export function createEnvironment(name: string, from = "dev", root = REPO_ROOT): NewEnvironment {
   if (!ENVIRONMENT_NAME.test(name)) throw new Error(`environment name "${name}" must be 2-16 lower-case letters, digits or '-', starting with a letter`);
   if (fs.existsSync(stackFile(name, root))) throw new Error(`stack ${name} exists already: ${path.relative(root, stackFile(name, root))}`);
   if (!listStacks(root).includes(from)) throw new Error(`--from ${from}: no such stack (stacks: ${listStacks(root).join(", ")})`);
-  const source = String(readStackDoc(from, root)["nixplane:environment"] ?? from);
   const sourceFolder = path.join(root, environmentFolder(from, root));
   const targetFolder = path.join(path.dirname(sourceFolder), name);
   if (fs.existsSync(targetFolder)) throw new Error(`${path.relative(root, targetFolder)}/ exists already`);
@@ -50,19 +50,10 @@ export function createEnvironment(name: string, from = "dev", root = REPO_ROOT):
   ].join("\n");
   fs.writeFileSync(stackFile(name, root), doc.toString());
 
-  // The environment's Applications, renamed; its claims start empty (Git keeps the folder with .gitkeep).
-  const files: string[] = [];
+  // The root Application Pulumi creates syncs this folder (namespaces and XRs); it starts empty, and
+  // Git keeps an empty folder only with a file in it.
   fs.mkdirSync(path.join(targetFolder, "claims"), { recursive: true });
-  for (const entry of fs.readdirSync(sourceFolder, { withFileTypes: true })) {
-    if (!entry.isFile() || !/\.ya?ml$/.test(entry.name)) continue;
-    const text = fs.readFileSync(path.join(sourceFolder, entry.name), "utf8")
-      .replaceAll(`environments/${source}/`, `environments/${name}/`)
-      .replace(/^(\s*name: )(\S+)$/gm, (line, lead: string, value: string) => (value.startsWith(`${source}-`) ? `${lead}${name}-${value.slice(source.length + 1)}` : line))
-      .replace(/^# Children of the \S+ root/m, `# Children of the ${name} root`);
-    fs.writeFileSync(path.join(targetFolder, entry.name), text);
-    files.push(path.relative(root, path.join(targetFolder, entry.name)));
-  }
   fs.writeFileSync(path.join(targetFolder, "claims", ".gitkeep"), "");
-  files.push(path.relative(root, path.join(targetFolder, "claims", ".gitkeep")));
+  const files = [path.relative(root, path.join(targetFolder, "claims", ".gitkeep"))];
   return { stackFile: path.relative(root, stackFile(name, root)), files };
 }

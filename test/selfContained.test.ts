@@ -212,8 +212,11 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
     const created = run(clone, "tools/new-env.ts", ["qa"]);
     expect(created.status).toBe(0);
     expect(created.stdout).toContain("wrote stacks/Pulumi.qa.yaml");
-    expect(fs.readFileSync(path.join(clone, "gitops/environments/qa/applications.yaml"), "utf8")).toContain("path: gitops/environments/qa/claims");
+    expect(fs.existsSync(path.join(clone, "gitops/environments/qa/claims/.gitkeep"))).toBe(true);
     expect(run(clone, "tools/plan.ts", ["qa"], noCrds()).status).toBe(0);
+    const planned = JSON.parse(fs.readFileSync(path.join(clone, "plan/qa/resources.json"), "utf8")) as { type: string; inputs: any }[];
+    const root = planned.find((r) => r.type === "kubernetes:argoproj.io/v1alpha1:Application")!;
+    expect(root.inputs.spec.sources.map((s: { path: string }) => s.path)).toEqual(["gitops/apis", "gitops/environments/qa"]);
     const withCrds = { NIXPLANE_CRDS_DIR: SHARED };
     const ok = run(clone, "tools/gitops-check.ts", [], withCrds);
     expect([ok.status, ok.stdout.trim().split("\n").at(-1)]).toEqual([0, expect.stringMatching(/, 0 problem\(s\), /)]);

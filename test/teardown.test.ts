@@ -1,3 +1,4 @@
+import { composedManagedResources, providerServices } from "../components/crossplane";
 import { planEntries, type PlanEntry } from "../lib/plan";
 import { runStack } from "../lib/runStack";
 import { listStacks } from "../lib/stackConfig";
@@ -43,7 +44,9 @@ describe("the destroy path of every stack's plan", () => {
     expect(root.retainOnDelete).toBe(true);
     expect((root.inputs.metadata as any).finalizers).toBeUndefined();
     const retained = inClusterEntries(prod()).filter((e) => /:(Provider|ProviderConfig|ClusterProviderConfig|AppProject)$/.test(e.type));
-    expect(retained.map((e) => e.type.split(":").pop()).sort()).toEqual(["AppProject", "ClusterProviderConfig", "Provider", "Provider", "Provider", "Provider", "ProviderConfig"]);
+    // One Provider per AWS service the compositions compose (components/crossplane.ts derives them).
+    const providers = providerServices(composedManagedResources()).map(() => "Provider");
+    expect(retained.map((e) => e.type.split(":").pop()).sort()).toEqual(["AppProject", "ClusterProviderConfig", ...providers, "ProviderConfig"]);
     expect(retained.every((e) => e.retainOnDelete)).toBe(true);
   });
 });

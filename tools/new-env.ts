@@ -4,7 +4,7 @@ import { createEnvironment } from "../lib/newEnv";
 
 const USAGE = `usage: npm run new-env -- <name> [--from <stack>]
   Writes stacks/Pulumi.<name>.yaml (a copy of <stack>, default dev, with its environment renamed) and
-  gitops/environments/<name>/ (its Applications, and an empty claims/ folder).`;
+  gitops/environments/<name>/ (an empty claims/ folder, which its root Application syncs).`;
 
 try {
   const args = parseArgs(process.argv.slice(2), { flags: ["help"], options: ["from"], positionals: 1 });
