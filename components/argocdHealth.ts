@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { XR_GROUP } from "../lib/gitops";
+import { XR_GROUP } from "../lib/contract";
 
 /** API group of nixplane's own Crossplane v2 composite resources (XRs): the one gitops/ defines. */
 export const COMPOSITE_HEALTH_GROUP = XR_GROUP;

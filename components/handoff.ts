@@ -6,7 +6,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // The contract with gitops/ (names, data keys) is declared once, next to the checks that enforce it there.
-import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../lib/gitops";
+import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../lib/contract";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";

@@ -3,7 +3,7 @@
  * Identity: never static keys), what the role may do, and the permissions boundary that every IAM
  * role created from Git must carry. Pure renderers: JSON strings, tested directly.
  */
-import { CROSSPLANE_IAM_PATH } from "../lib/gitops";
+import { CROSSPLANE_IAM_PATH } from "../lib/contract";
 
 export const PROVIDER_AUTH_MODES = ["irsa", "podIdentity"] as const;
 export type ProviderAuthMode = (typeof PROVIDER_AUTH_MODES)[number];

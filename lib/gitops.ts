@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { ARGOCD_PROJECT, CROSSPLANE_IAM_PATH, ENVIRONMENT_CONFIG_NAME, ENVIRONMENT_KEY_TYPES, ENVIRONMENT_KEYS, IN_CLUSTER, PROJECT_RESOURCES, XR_GROUP, type EnvironmentKey, type GroupKind } from "./contract";
 import { crdsDir, loadCrdRegistry, readYamlDocuments, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolicy } from "./naming";
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
@@ -31,44 +32,7 @@ export const XRD_API_VERSION = "apiextensions.crossplane.io/v2";
 export { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM };
 /** The composition functions nixplane installs (components/crossplane.ts FUNCTIONS): a step naming any other fails. */
 export const INSTALLED_FUNCTIONS: ReadonlySet<string> = new Set([FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, FN_AUTO_READY]);
-export const ENVIRONMENT_CONFIG_NAME = "nixplane";
-/** The data keys of the `nixplane` EnvironmentConfig: the whole contract from Pulumi to GitOps. */
-export const ENVIRONMENT_KEYS = [
-  "environment", "namingPrefix", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
-  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
-] as const;
-export type EnvironmentKey = (typeof ENVIRONMENT_KEYS)[number];
-/** JSON types of the contract's values (components/handoff.ts EnvironmentData types them for Pulumi). */
-export const ENVIRONMENT_KEY_TYPES: Record<EnvironmentKey, string> = {
-  environment: "string", namingPrefix: "string", region: "string", accountId: "string", vpcId: "string", privateSubnetIds: "array",
-  nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object",
-};
-
-export const ARGOCD_PROJECT = "nixplane";
-/** The IAM path of every role and managed policy composed from Git; the providers may write only under it. */
-export const CROSSPLANE_IAM_PATH = "/nixplane/";
-/** API group of nixplane's own XRs (the APIs gitops/apis defines). */
-export const XR_GROUP = "platform.nixplane.io";
-export interface GroupKind { group: string; kind: string }
-/**
- * What the nixplane AppProject lets Argo CD sync from Git; Argo CD refuses every other kind. So Git
- * reaches AWS only through the platform's compositions: a raw managed resource (an IAM role trusting
- * another account, a bucket policy) in Git is never applied. The checker holds gitops/ to this list.
- */
-export const PROJECT_RESOURCES: { cluster: GroupKind[]; namespaced: GroupKind[] } = {
-  cluster: [
-    { group: "", kind: "Namespace" },
-    { group: "apiextensions.crossplane.io", kind: "CompositeResourceDefinition" },
-    { group: "apiextensions.crossplane.io", kind: "Composition" },
-    // The naming guard shipped with the APIs (lib/naming.ts); the checker holds it to the rendered policy.
-    { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicy" },
-    { group: "admissionregistration.k8s.io", kind: "ValidatingAdmissionPolicyBinding" },
-  ],
-  namespaced: [
-    { group: XR_GROUP, kind: "*" },
-    { group: "argoproj.io", kind: "Application" },
-  ],
-};
+export * from "./contract";
 /**
  * Files that are checked but never synced: `apis/<api>/example.yaml` (the apis Application excludes
  * it) and the EnvironmentConfig sample at the top (no Application syncs the top folder).
@@ -76,7 +40,6 @@ export const PROJECT_RESOURCES: { cluster: GroupKind[]; namespaced: GroupKind[] 
 export function isExampleFile(file: string): boolean {
   return /^[^/]+\/(apis\/[^/]+\/example\.yaml|environment-config\.example\.yaml)$/.test(file.split(path.sep).join("/"));
 }
-export const IN_CLUSTER = "https://kubernetes.default.svc";
 export const EXTERNAL_NAME_PATH = "metadata.annotations[crossplane.io/external-name]";
 /** Base annotation of a composed resource that needs no adoption key (re-creating it is a no-op in AWS). */
 export const IDEMPOTENT_ADOPTION = { key: "platform.nixplane.io/adoption", value: "idempotent" };

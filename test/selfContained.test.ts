@@ -85,6 +85,15 @@ describe("composed kinds are derived from gitops/apis alone", () => {
   });
 });
 
+describe("the program's dependencies", () => {
+  test("loading the program loads no checker, CRD registry or schema validator (they are the tools')", () => {
+    const probe = `require("./tools/load-ts.cjs"); require("./stacks/program.ts");
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/lib\\/(gitops|crds|crdLock|cel|render|renderCheck)\\.ts$|\\/node_modules\\/ajv\\//.test(k))))`;
+    const r = spawnSync(process.execPath, ["-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect([r.status, JSON.parse(r.stdout)]).toEqual([0, []]);
+  });
+});
+
 describe("the CRD lock", () => {
   test("pins each folder to the repository, path, tag and commit ../shared/crds/SOURCES.md records", () => {
     const sources = fs.readFileSync(path.join(SHARED, "SOURCES.md"), "utf8");
