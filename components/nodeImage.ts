@@ -155,12 +155,18 @@ function createNodeImages(name: string, args: NodeImageArgs, parent: pulumi.Reso
     const drKey = imageKey(`${name}-images-dr`, `nixplane node images, DR copies in ${args.drRegion}`, parent, protect, provider);
     for (const arch of args.architectures) {
       const hash = hashes[arch];
+      // A locked image is copied from the pipeline's AMI itself (shared with this account, as for the
+      // in-region copy): the same bytes, and the DR copy runs beside the in-region copy instead of after it.
+      const source = sources[arch];
+      const origin = source.kind === "ami"
+        ? { amiId: amiIds[arch]!, region: args.region }
+        : { amiId: pulumi.output(source.image.amiId), region: source.kind === "copy" ? source.sourceRegion : args.region };
       const copy = new aws.ec2.AmiCopy(`${name}-${arch}-dr`, {
         // Named after its source: the same source AMI always gives the same copy.
         name: hash ? amiName(arch, args.kubernetesVersion, hash) : pulumi.interpolate`nixplane-eks-node-${arch}-k8s${args.kubernetesVersion}-copy-of-${amiIds[arch]!}`,
         description: `DR copy of the ${arch} NixOS EKS node image`,
-        sourceAmiId: amiIds[arch]!,
-        sourceAmiRegion: args.region,
+        sourceAmiId: origin.amiId,
+        sourceAmiRegion: origin.region,
         encrypted: true,
         kmsKeyId: drKey.arn,
         tags: hash ? imageTags(arch, args.kubernetesVersion, hash) : { [IMAGE_TAG_KEY]: `eks-node-${arch}-k8s${args.kubernetesVersion}` },
