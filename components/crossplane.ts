@@ -76,6 +76,8 @@ export interface CrossplaneArgs {
   activations: string[];
   /** The environment's naming prefix (lib/naming.ts): S3 and the boundary are scoped by it. */
   namingPrefix: pulumi.Input<string>;
+  /** The Pulumi state bucket: denied to the providers and to every Git-created role. Default none. */
+  stateBucket?: string;
   /** The environment: RDS and EC2 rights are scoped to resources tagged for it. */
   environment: pulumi.Input<string>;
   /** Protect the data key from deletion. Default true. */
@@ -97,6 +99,8 @@ export function validateCrossplaneArgs(args: CrossplaneArgs): Problem[] {
 }
 
 /** The seam between gitops/ and the cluster: the managed-resource kinds the compositions compose. */
+const protectedBuckets = (args: CrossplaneArgs) => (args.stateBucket ? [args.stateBucket] : []);
+
 export function composedManagedResources(gitopsDir: string = GITOPS_DIR): string[] {
   return composedKinds(gitopsDir);
 }
@@ -188,7 +192,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     ? pulumi.output(args.permissionsBoundaryArn)
     : new aws.iam.Policy(`${name}-boundary`, {
       description: "Permissions boundary of every IAM role created from Git through Crossplane",
-      policy: pulumi.all([key.arn, partition, args.namingPrefix]).apply(([kmsKeyArn, p, namingPrefix]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, partition: p })),
+      policy: pulumi.all([key.arn, partition, args.namingPrefix]).apply(([kmsKeyArn, p, namingPrefix]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, protectedBuckets: protectedBuckets(args), partition: p })),
     }, opts).arn;
 
   const trust = args.providerAuth === "irsa"
@@ -201,7 +205,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
       ? readOnlyProviderPolicy()
       : pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName, args.namingPrefix, args.environment])
         .apply(([b, k, accountId, p, clusterName, namingPrefix, environment]) =>
-          providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, partition: p })),
+          providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, protectedBuckets: protectedBuckets(args), partition: p })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"

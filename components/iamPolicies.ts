@@ -114,6 +114,19 @@ const tagCondition = (prefix: "aws:RequestTag" | "aws:ResourceTag", environment:
 /** S3 ARNs of the buckets the naming contract gives an environment: `<prefix>-*` (lib/naming.ts). */
 export const prefixedBuckets = (partition: string, namingPrefix: string) => `arn:${partition}:s3:::${namingPrefix}-*`;
 
+/**
+ * Buckets no Git change may reach, even when their names carry the environment's prefix: the Pulumi
+ * state bucket (it holds every stack's secrets-provider ciphertext and the map of the account).
+ */
+export function protectedBucketsDeny(partition: string, buckets: string[]) {
+  return buckets.length === 0 ? [] : [{
+    Sid: "NeverTheStateBucket",
+    Effect: "Deny",
+    Action: ["s3:*"],
+    Resource: buckets.flatMap((b) => [`arn:${partition}:s3:::${b}`, `arn:${partition}:s3:::${b}/*`]),
+  }];
+}
+
 /** Never allowed to the providers: nothing composed deletes cloud data (no Delete management policy). */
 export const DATA_DELETING_ACTIONS = ["s3:DeleteBucket", "rds:DeleteDB*", "rds:DeleteGlobalCluster"];
 
@@ -129,6 +142,8 @@ export interface ProviderPolicyInputs {
   namingPrefix: string;
   /** The environment: RDS and EC2 only on resources tagged as composed for it (composedTags). */
   environment: string;
+  /** Buckets explicitly denied whatever their name (the state bucket, `nixplane:stateBucket`). */
+  protectedBuckets?: string[];
   partition?: string;
 }
 
@@ -262,6 +277,7 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Condition: { StringEquals: { [`aws:ResourceTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value } },
     },
     { Sid: "NeverDeleteData", Effect: "Deny", Action: DATA_DELETING_ACTIONS, Resource: "*" },
+    ...protectedBucketsDeny(partition, p.protectedBuckets ?? []),
     { Sid: "NeverRemoveBoundary", Effect: "Deny", Action: BOUNDARY_PROTECTING_ACTIONS, Resource: "*" },
     { Sid: "NeverChangeBoundary", Effect: "Deny", Action: BOUNDARY_POLICY_CHANGE_ACTIONS, Resource: [p.boundaryArn] },
   ]);
@@ -315,7 +331,7 @@ export const WORKLOAD_BUCKET_READ_ACTIONS = ["s3:ListBucket", "s3:ListBucketVers
  * RDS IAM auth, the data key, telemetry; never bucket configuration or public-access settings, IAM, STS
  * role chaining or Organizations. What a role actually gets is its own policy within this.
  */
-export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: string; partition?: string }): string {
+export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: string; protectedBuckets?: string[]; partition?: string }): string {
   const partition = p.partition ?? "aws";
   const buckets = prefixedBuckets(partition, p.namingPrefix);
   return document([
@@ -336,6 +352,7 @@ export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: 
     },
     { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: [p.kmsKeyArn] },
     { Sid: "NoIdentityChanges", Effect: "Deny", Action: ["iam:*", "organizations:*", "account:*", "sts:AssumeRole"], Resource: "*" },
+    ...protectedBucketsDeny(partition, p.protectedBuckets ?? []),
     {
       Sid: "NeverBucketConfiguration",
       Effect: "Deny",

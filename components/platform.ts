@@ -156,6 +156,7 @@ export class Platform extends pulumi.ComponentResource {
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
       activations: composedManagedResources(),
       namingPrefix: config.naming.prefix,
+      stateBucket: config.stateBucket,
       environment: config.environment,
       protect: config.protect,
       readOnlyProviders: config.dr.readOnlyProviders,

@@ -15,7 +15,7 @@ import { argocdUrlProblem } from "../components/argocd";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
 import { compareQuantities, QUANTITY, quantityValue } from "../components/quantity";
 import { ADOPTION_PHASES } from "../lib/dr/phase";
-import { namingPrefixProblem } from "../lib/naming";
+import { meetsRule, NAME_RULES, namingPrefixProblem } from "../lib/naming";
 
 // The components own their allowed values; the schema reuses them so the two cannot drift.
 export { KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES };
@@ -270,6 +270,12 @@ const ingressSchema = z.strictObject({
 const optionalSection = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0 ? undefined : v), schema.optional());
 
+/** The Pulumi state bucket's name (S3's rules, lib/naming.ts); "" (the Pulumi.yaml default) means none. */
+const stateBucketSchema = z.preprocess((v) => (v === "" ? undefined : v), z.string().superRefine((b, ctx) => {
+  const broken = NAME_RULES.s3Bucket.filter((r) => !meetsRule(r, b));
+  if (broken.length > 0) ctx.addIssue({ code: "custom", message: `is not an S3 bucket name: ${broken.map((r) => r.text).join("; ")}` });
+}).optional());
+
 export const configSchema = z
   .strictObject({
     environment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }),
@@ -295,6 +301,8 @@ export const configSchema = z
     /** false only for an environment's first bootstrap (before its in-VPC runner exists): nothing in-cluster is registered. */
     inCluster: z.boolean().default(true),
     ingress: optionalSection(ingressSchema),
+    /** The bucket holding Pulumi's state (the account bootstrap's): denied to the providers and to every Git-created role. */
+    stateBucket: stateBucketSchema,
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

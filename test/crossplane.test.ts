@@ -3,7 +3,7 @@ import {
   ACTIVATION_POLICY_NAME, activationPolicy, composedManagedResources, crossplaneValues, DEFAULT_CROSSPLANE_RESOURCES,
   providerService, providerServices, runtimeConfigSpec, validateCrossplaneArgs, type CrossplaneArgs,
 } from "../components/crossplane";
-import { CROSSPLANE_IAM_PATH, CROSSPLANE_ROLE_TAG } from "../components/iamPolicies";
+import { CROSSPLANE_IAM_PATH, CROSSPLANE_ROLE_TAG, permissionsBoundaryPolicy, providerPermissionsPolicy } from "../components/iamPolicies";
 import { DEFAULT_VERSIONS } from "../stacks/config";
 import { composedKinds } from "../lib/gitops";
 import { REPO_ROOT } from "../lib/paths";
@@ -253,6 +253,27 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
       expect(evaluate(policy, { action: "s3:DeleteBucket", resource: bucket("acme-prod-team-checkout-assets") })).toBe("ExplicitDeny");
       expect(allowsAll(policy, ["s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutLifecycleConfiguration", "s3:GetBucketTagging"]
         .map((action) => ({ action, resource: bucket("acme-prod-team-checkout-assets") })))).toBe(true);
+    });
+
+    test("the state bucket (nixplane:stateBucket) is explicitly denied to the providers and to every Git-created role", () => {
+      const state = "acme-nixplane-state-777788889999";
+      for (const action of ["s3:PutBucketPolicy", "s3:GetObject", "s3:PutObject", "s3:ListBucket"]) {
+        for (const resource of [bucket(state), `${bucket(state)}/.pulumi/stacks/nixplane/prod.json`]) {
+          expect([action, resource, evaluate(policy, { action, resource })]).toEqual([action, resource, "ExplicitDeny"]);
+          expect([action, resource, evaluate(boundary, { action, resource })]).toEqual([action, resource, "ExplicitDeny"]);
+        }
+      }
+    });
+
+    test("a state bucket named with the environment's prefix is still out of reach; without the setting it would not be", () => {
+      const inputs = { boundaryArn: "arn:aws:iam::777788889999:policy/b", kmsKeyArn: "arn:aws:kms:eu-west-1:777788889999:key/k", accountId: ACCOUNT, clusterName: "nixplane-prod", namingPrefix: "acme-prod", environment: "prod" };
+      const guarded = providerPermissionsPolicy({ ...inputs, protectedBuckets: ["acme-prod-pulumi-state"] });
+      expect(evaluate(guarded, { action: "s3:PutBucketPolicy", resource: bucket("acme-prod-pulumi-state") })).toBe("ExplicitDeny");
+      expect(evaluate(guarded, { action: "s3:PutBucketPolicy", resource: bucket("acme-prod-team-checkout-assets") })).toBe("Allow");
+      expect(evaluate(providerPermissionsPolicy(inputs), { action: "s3:PutBucketPolicy", resource: bucket("acme-prod-pulumi-state") })).toBe("Allow");
+      const boundaryOf = (protectedBuckets?: string[]) => permissionsBoundaryPolicy({ kmsKeyArn: inputs.kmsKeyArn, namingPrefix: "acme-prod", protectedBuckets });
+      expect(evaluate(boundaryOf(["acme-prod-pulumi-state"]), { action: "s3:GetObject", resource: `${bucket("acme-prod-pulumi-state")}/x` })).toBe("ExplicitDeny");
+      expect(evaluate(boundaryOf(), { action: "s3:GetObject", resource: `${bucket("acme-prod-pulumi-state")}/x` })).toBe("Allow");
     });
 
     test("RDS: create only with this environment's tags, change only what carries them, delete never", () => {
