@@ -6,7 +6,9 @@
  * `x-kubernetes-validations` CEL rules on `self` (transition rules on `oldSelf` are skipped: there is
  * no old object) and the metadata.name format.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { parseAllDocuments, parseDocument } from "yaml";
@@ -117,9 +119,34 @@ function cachedDocuments(file: string): unknown[] {
   const mtimeMs = fs.statSync(file).mtimeMs;
   const hit = documentCache.get(file);
   if (hit && hit.mtimeMs === mtimeMs) return hit.docs;
-  const docs = readYamlDocuments(file);
+  const docs = parsedOnDisk(file);
   documentCache.set(file, { mtimeMs, docs });
   return docs;
+}
+
+/**
+ * Across processes, each CRD file's parse is kept as JSON under the OS temp folder, named by the
+ * sha256 of the file's bytes (so an edited file is never served stale): JSON.parse is ~20× faster
+ * than parsing the YAML, which was most of the checker's start-up. A read-only temp folder only
+ * costs the cache.
+ */
+const PARSE_CACHE = path.join(os.tmpdir(), `nixplane-crd-json-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+
+function parsedOnDisk(file: string): unknown[] {
+  const bytes = fs.readFileSync(file);
+  const cached = path.join(PARSE_CACHE, `${createHash("sha256").update(bytes).digest("hex")}.json`);
+  try {
+    return JSON.parse(fs.readFileSync(cached, "utf8")) as unknown[];
+  } catch {
+    const docs = readYamlDocuments(file);
+    try {
+      fs.mkdirSync(PARSE_CACHE, { recursive: true });
+      const tmp = `${cached}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(docs));
+      fs.renameSync(tmp, cached); // atomic: a concurrent reader never sees half a file
+    } catch { /* no cache */ }
+    return docs;
+  }
 }
 
 /** Compiled validators per schema object: CRD schemas are shared through the cache above. */

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { gitopsEnvironment } from "./gitopsLayout";
 import { REPO_ROOT } from "./paths";
-import { listStacks, readStackDoc, stackFile } from "./stackConfig";
+import { listStacks, readStackDoc, stackFile } from "./stackFiles";
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,15}$/;
 

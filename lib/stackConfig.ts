@@ -8,6 +8,9 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { engineConfigErrors, type ProjectDoc } from "./engineConfig";
 import { REPO_ROOT } from "./paths";
+import { listStacks, readStackDoc, stackFile, UnknownStackError } from "./stackFiles";
+
+export { listStacks, readStackDoc, stackFile, UnknownStackError };
 import { readRawConfig } from "../stacks/config";
 
 export const OFFLINE_SECRET_PLACEHOLDER = "offline-plan-placeholder";
@@ -21,34 +24,9 @@ function toConfigString(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
-export function stackFile(stack: string, root = REPO_ROOT): string {
-  return path.join(root, "stacks", `Pulumi.${stack}.yaml`);
-}
-
-export function listStacks(root = REPO_ROOT): string[] {
-  return fs.readdirSync(path.join(root, "stacks"))
-    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-    .filter((s): s is string => !!s)
-    .sort();
-}
-
 /** Pulumi.yaml as the engine reads it. */
 export function readProject(root = REPO_ROOT): ProjectDoc {
   return YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
-}
-
-/** The stack file's `config:` block, raw (`{ secure: … }` for encrypted values). */
-export function readStackDoc(stack: string, root = REPO_ROOT): Record<string, unknown> {
-  const file = stackFile(stack, root);
-  if (!fs.existsSync(file)) throw new UnknownStackError(stack, root);
-  return (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}).config ?? {};
-}
-
-/** A stack that has no stacks/Pulumi.<stack>.yaml: one line naming the stacks there are. */
-export class UnknownStackError extends Error {
-  constructor(stack: string, root = REPO_ROOT) {
-    super(`no stack "${stack}": ${path.relative(root, stackFile(stack, root))} does not exist (stacks: ${listStacks(root).join(", ")}; \`npm run new-env -- ${stack}\` creates one)`);
-  }
 }
 
 /** What the engine would refuse before running the program (lib/engineConfig.ts), in its words. */
