@@ -11,7 +11,7 @@ import { Cluster } from "./cluster";
 import { ArgoCDEndpoint } from "./argocdEndpoint";
 import { DeployRunner } from "./deployRunner";
 import { LoadBalancerController } from "./loadBalancerController";
-import { Crossplane, composedManagedResources } from "./crossplane";
+import { Crossplane, composedManagedResources, providerServices } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
 import { composedTags } from "./iamPolicies";
 import { Network } from "./network";
@@ -142,6 +142,8 @@ export class Platform extends pulumi.ComponentResource {
     // In-cluster: Crossplane and Argo CD install side by side (no edge between them); the handoff follows both.
     const inCluster = { parent: this, providers: { aws: this.awsProvider, kubernetes: this.cluster.kubernetesProvider } };
     const xp = config.crossplane;
+    // Decides both which providers are installed and what the EnvironmentConfig says is installed.
+    const activations = composedManagedResources();
     const crossplane = new Crossplane(`${name}-crossplane`, {
       clusterName: this.cluster.clusterName,
       schedulableAfter: this.cluster.computeReady,
@@ -154,7 +156,7 @@ export class Platform extends pulumi.ComponentResource {
       oidcProviderArn: this.cluster.oidcProviderArn,
       oidcIssuer: this.cluster.oidcIssuer,
       permissionsBoundaryArn: xp.permissionsBoundaryArn,
-      activations: composedManagedResources(),
+      activations,
       namingPrefix: config.naming.prefix,
       stateBucket: config.stateBucket,
       environment: config.environment,
@@ -203,6 +205,9 @@ export class Platform extends pulumi.ComponentResource {
         permissionsBoundaryArn: crossplane.permissionsBoundaryArn,
         // The providers may change only resources carrying composedTags (components/iamPolicies.ts).
         tags: { ...config.tags, ...composedTags(config.environment) },
+        // The families installed: the admission policy of lib/providerFamilies.ts refuses a synced
+        // Composition needing another (the deployed commit and gitops.revision have diverged).
+        providerFamilies: providerServices(activations),
       },
     }, inCluster);
     return { crossplane, argocd, handoff, endpoint };

@@ -7,13 +7,13 @@ export const ENVIRONMENT_CONFIG_NAME = "nixplane";
 /** The data keys of the `nixplane` EnvironmentConfig: the whole contract from Pulumi to GitOps. */
 export const ENVIRONMENT_KEYS = [
   "environment", "namingPrefix", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
-  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags",
+  "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags", "providerFamilies",
 ] as const;
 export type EnvironmentKey = (typeof ENVIRONMENT_KEYS)[number];
 /** JSON types of the contract's values (components/handoff.ts EnvironmentData types them for Pulumi). */
 export const ENVIRONMENT_KEY_TYPES: Record<EnvironmentKey, string> = {
   environment: "string", namingPrefix: "string", region: "string", accountId: "string", vpcId: "string", privateSubnetIds: "array",
-  nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object",
+  nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object", providerFamilies: "array",
 };
 
 export const ARGOCD_PROJECT = "nixplane";

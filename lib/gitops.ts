@@ -10,6 +10,7 @@ import { ARGOCD_PROJECT, CROSSPLANE_IAM_PATH, ENVIRONMENT_CONFIG_NAME, ENVIRONME
 import { crdsDir, loadCrdRegistry, readYamlDocuments, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolicy } from "./naming";
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
+import { providerFamiliesAdmissionPolicy, PROVIDER_FAMILIES_POLICY_NAME } from "./providerFamilies";
 import { renderAndJudge } from "./renderCheck";
 
 export { composedKinds } from "./composedKinds";
@@ -240,12 +241,24 @@ function checkXrd(xrd: KubeObject, docs: GitopsDocument[], at: At): void {
   if (compositions.length === 0) at("metadata.name", `no Composition named ${expected}`);
 }
 
-/** The admission policy and binding in gitops/ must be exactly what lib/naming.ts renders from NAME_RULES. */
+/**
+ * The admission objects gitops/ ships, each exactly as generated: the name guard (lib/naming.ts, from
+ * NAME_RULES) and the installed-provider-families guard (lib/providerFamilies.ts).
+ */
+function shippedAdmissionObjects(): { source: string; why: string; objects: Record<string, unknown>[] }[] {
+  return [
+    { source: "namingAdmissionPolicy() in lib/naming.ts", why: "so the cluster enforces NAME_RULES exactly", objects: namingAdmissionPolicy(ENVIRONMENT_CONFIG_NAME) },
+    { source: "providerFamiliesAdmissionPolicy() in lib/providerFamilies.ts", why: "so the cluster refuses Compositions of provider families the stack did not install", objects: providerFamiliesAdmissionPolicy(ENVIRONMENT_CONFIG_NAME) },
+  ];
+}
+
 function checkAdmissionPolicy(obj: KubeObject, at: At): void {
-  const expected = namingAdmissionPolicy(ENVIRONMENT_CONFIG_NAME).find((o) => o.kind === obj.kind && (o.metadata as { name: string }).name === nameOf(obj));
-  if (!expected) at("metadata.name", `the only admission objects gitops/ ships are ${NAMING_POLICY_NAME} (policy and binding), rendered by namingAdmissionPolicy() in lib/naming.ts`);
-  else if (JSON.stringify(canonical(obj)) !== JSON.stringify(canonical(expected))) {
-    at("spec", `differs from namingAdmissionPolicy() in lib/naming.ts: regenerate it (npm run check:gitops -- --write-naming-policy) so the cluster enforces NAME_RULES exactly`);
+  const shipped = shippedAdmissionObjects();
+  const match = shipped.flatMap((g) => g.objects.map((o) => ({ source: g.source, why: g.why, o })))
+    .find(({ o }) => o.kind === obj.kind && (o.metadata as { name: string }).name === nameOf(obj));
+  if (!match) at("metadata.name", `the only admission objects gitops/ ships are ${NAMING_POLICY_NAME} and ${PROVIDER_FAMILIES_POLICY_NAME} (policy and binding each), rendered by ${shipped.map((g) => g.source).join(" and ")}`);
+  else if (JSON.stringify(canonical(obj)) !== JSON.stringify(canonical(match.o))) {
+    at("spec", `differs from ${match.source}: regenerate it (npm run check:gitops -- --write-naming-policy) ${match.why}`);
   }
 }
 function canonical(v: unknown): unknown {
@@ -261,6 +274,13 @@ function checkShipsNamingPolicy(docs: GitopsDocument[], xrds: GitopsDocument[], 
   for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
     if (!docs.some((d) => d.obj.kind === kind && nameOf(d.obj) === NAMING_POLICY_NAME && /(^|\/)apis\//.test(d.file.split(path.sep).join("/")))) {
       problems.push({ file: "gitops/apis", kind, name: NAMING_POLICY_NAME, path: "<missing>", message: `naming-policy-shipped: the APIs must ship the ${kind} ${NAMING_POLICY_NAME} (lib/naming.ts namingAdmissionPolicy()) so the cluster refuses XRs whose AWS names break the rules` });
+    }
+  }
+  // The program installs the families of the deployed commit; Argo CD syncs gitops.revision: the guard
+  // refuses, at sync time, a Composition that needs a family the stack did not install.
+  for (const kind of ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
+    if (!docs.some((d) => d.obj.kind === kind && nameOf(d.obj) === PROVIDER_FAMILIES_POLICY_NAME && /(^|\/)apis\//.test(d.file.split(path.sep).join("/")))) {
+      problems.push({ file: "gitops/apis", kind, name: PROVIDER_FAMILIES_POLICY_NAME, path: "<missing>", message: `provider-families-policy-shipped: the APIs must ship the ${kind} ${PROVIDER_FAMILIES_POLICY_NAME} (lib/providerFamilies.ts) so a Composition needing an AWS provider family the stack did not install is refused` });
     }
   }
 }

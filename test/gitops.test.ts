@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { providerFamiliesAdmissionPolicy } from "../lib/providerFamilies";
 import { FUNCTIONS } from "../components/crossplane";
 import { crdsDir, loadCrdRegistry, type KubeObject } from "../lib/crds";
 import { INSTALLED_FUNCTIONS, checkDocuments, composedKinds, formatProblem, generateComposites } from "../lib/gitops";
@@ -33,9 +34,9 @@ describe("the gitops/ tree", () => {
     ]);
   });
 
-  it("ships the naming admission policy exactly as lib/naming.ts renders it", () => {
+  it("ships the naming and provider-family admission policies exactly as lib/naming.ts and lib/providerFamilies.ts render them", () => {
     const shipped = treeDocs().filter((d) => String(d.obj.apiVersion).startsWith("admissionregistration.k8s.io/")).map((d) => d.obj);
-    expect(shipped).toEqual(namingAdmissionPolicy());
+    expect(shipped).toEqual([...namingAdmissionPolicy(), ...providerFamiliesAdmissionPolicy()]);
   });
 
   it("the functions the checker accepts are exactly the ones the program installs", () => {
@@ -187,7 +188,7 @@ describe("the tree's other rules", () => {
     expect(problems).toEqual([
       "gitops/apis/naming-policy.yaml: ValidatingAdmissionPolicy/nixplane-composed-names: spec: differs from namingAdmissionPolicy() in lib/naming.ts: regenerate it (npm run check:gitops -- --write-naming-policy) so the cluster enforces NAME_RULES exactly",
     ]);
-    const without = treeDocs().filter((d) => d.obj.kind !== "ValidatingAdmissionPolicyBinding");
+    const without = treeDocs().filter((d) => !(d.obj.kind === "ValidatingAdmissionPolicyBinding" && d.obj.metadata?.name === "nixplane-composed-names"));
     expect(check(without)).toEqual([
       "gitops/apis: ValidatingAdmissionPolicyBinding/nixplane-composed-names: <missing>: naming-policy-shipped: the APIs must ship the ValidatingAdmissionPolicyBinding nixplane-composed-names (lib/naming.ts namingAdmissionPolicy()) so the cluster refuses XRs whose AWS names break the rules",
     ]);

@@ -1,3 +1,4 @@
+import { composedManagedResources, providerServices } from "../components/crossplane";
 import { appProject, rootApplication, validateHandoffArgs, type GitOpsHandoffArgs } from "../components/handoff";
 import { ENVIRONMENT_KEYS, projectAllows, retryProblem } from "../lib/gitops";
 import { outputValue, planStack, type Plan } from "./harness";
@@ -79,6 +80,8 @@ describe("GitOps handoff of the prod stack", () => {
       kmsKeyArn: await outputValue(outputs.dataKeyArn),
       permissionsBoundaryArn: await outputValue(outputs.permissionsBoundaryArn),
       tags: { "cost-center": "platform-prod", owner: "platform-team", "data-classification": "confidential", "nixplane:environment": "prod", "managed-by": "crossplane" },
+      // The families the program installed: the provider-families admission policy's parameter.
+      providerFamilies: providerServices(composedManagedResources()),
     });
     expect((data.privateSubnetIds as string[]).length).toBe(3);
   });

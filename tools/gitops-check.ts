@@ -2,7 +2,7 @@
  * Checks the GitOps tree Argo CD syncs: `npm run check:gitops [-- dir] [--generate N] [--write-naming-policy]`
  * (default dir: gitops/). Prints every problem as `file: kind/name: path: message` and exits 1 if
  * there is any. `--generate N` adds N generated XRs (benchmark) and prints the time taken;
- * `--write-naming-policy` regenerates apis/naming-policy.yaml from lib/naming.ts first.
+ * `--write-naming-policy` regenerates the admission policies in apis/ (lib/naming.ts, lib/providerFamilies.ts) first.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,6 +12,7 @@ import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
 import { checkDocuments, formatProblem, generateComposites, loadGitops, stackFacts } from "../lib/gitops";
 import { namingPolicyFile } from "../lib/naming";
 import { missingEnvironmentFolders } from "../lib/newEnv";
+import { providerFamiliesPolicyFile } from "../lib/providerFamilies";
 
 try {
   const args = parseArgs(process.argv.slice(2), { flags: ["write-naming-policy"], options: ["generate"], positionals: 1 });
@@ -19,8 +20,10 @@ try {
   if (!Number.isInteger(generate) || generate < 0) throw new UsageError(`--generate takes a whole number, not ${args.options.get("generate")}`);
   const dir = path.resolve(args.positionals[0] ?? path.join(repoRoot(), "gitops"));
   if (args.flags.has("write-naming-policy")) {
-    fs.writeFileSync(path.join(dir, "apis", "naming-policy.yaml"), namingPolicyFile());
-    console.log(`wrote ${path.join(dir, "apis", "naming-policy.yaml")}`);
+    for (const [file, body] of [["naming-policy.yaml", namingPolicyFile()], ["provider-families-policy.yaml", providerFamiliesPolicyFile()]]) {
+      fs.writeFileSync(path.join(dir, "apis", file), body);
+      console.log(`wrote ${path.join(dir, "apis", file)}`);
+    }
   }
 
   const registry = loadCrdRegistry(crdsDir());
