@@ -160,3 +160,14 @@ describe("the policy pack runs on every real preview and up", () => {
     expect(JSON.stringify(wf("deploy.yml").jobs["first-bootstrap"].steps)).toContain("pulumi up --yes --stack \\\"$STACK\\\" --config nixplane:inCluster=false --policy-pack policy");
   });
 });
+
+describe("review guards what IAM cannot", () => {
+  test("CODEOWNERS names an owner for gitops/apis/, the IAM renderers and the naming rules", () => {
+    const owners = fs.readFileSync(path.join(root, ".github/CODEOWNERS"), "utf8").split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => l.trim().split(/\s+/));
+    for (const p of ["/gitops/apis/", "/components/iamPolicies.ts", "/lib/naming.ts"]) {
+      const line = owners.find(([pattern]) => pattern === p);
+      expect([p, line && line.length > 1 && line.slice(1).every((o) => /^@[\w.-]+(\/[\w.-]+)?$/.test(o))]).toEqual([p, true]);
+      expect(fs.existsSync(path.join(root, p))).toBe(true);
+    }
+  });
+});
