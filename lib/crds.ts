@@ -6,14 +6,13 @@
  * `x-kubernetes-validations` CEL rules on `self` (transition rules on `oldSelf` are skipped: there is
  * no old object) and the metadata.name format.
  */
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { parseAllDocuments, parseDocument } from "yaml";
 import { compileRule } from "./cel";
-import { resolveCrdsDir } from "./crdLock";
+import { resolveCrdsDir, sha256 } from "./crdLock";
 import { REPO_ROOT } from "./paths";
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
@@ -134,7 +133,7 @@ const PARSE_CACHE = path.join(os.tmpdir(), `nixplane-crd-json-${typeof process.g
 
 function parsedOnDisk(file: string): unknown[] {
   const bytes = fs.readFileSync(file);
-  const cached = path.join(PARSE_CACHE, `${createHash("sha256").update(bytes).digest("hex")}.json`);
+  const cached = path.join(PARSE_CACHE, `${sha256(bytes)}.json`);
   try {
     return JSON.parse(fs.readFileSync(cached, "utf8")) as unknown[];
   } catch {

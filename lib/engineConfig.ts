@@ -26,7 +26,8 @@ export interface ProjectDoc {
   config?: Record<string, ProjectConfigType>;
 }
 
-const isSecure = (v: unknown) => !!v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in (v as object);
+/** A stack value encrypted by `pulumi config set --secret`: `{ secure: "<ciphertext>" }`. */
+export const isSecure = (v: unknown) => !!v && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in (v as object);
 const isObjectValue = (v: unknown) => v !== null && typeof v === "object" && !isSecure(v);
 
 /** `ValidateConfigValue`: plain stack values reach it as strings, structured ones as JSON. */

@@ -3,15 +3,14 @@
  * or XRD, plus the platform's structural rules for XRDs, Compositions and Argo CD Applications.
  * Pure functions over loaded documents; `tools/gitops-check.ts` is the command-line wrapper.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { ARGOCD_PROJECT, CROSSPLANE_IAM_PATH, ENVIRONMENT_CONFIG_NAME, ENVIRONMENT_KEY_TYPES, ENVIRONMENT_KEYS, IN_CLUSTER, PROJECT_RESOURCES, XR_GROUP, type EnvironmentKey, type GroupKind } from "./contract";
 import { crdsDir, loadCrdRegistry, readYamlDocuments, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolicy } from "./naming";
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
 import { providerFamiliesAdmissionPolicy, PROVIDER_FAMILIES_POLICY_NAME } from "./providerFamilies";
 import { renderAndJudge } from "./renderCheck";
+import { listStacks, readStackDoc } from "./stackFiles";
 
 export { composedKinds } from "./composedKinds";
 
@@ -192,12 +191,10 @@ export interface CheckOptions {
  * Each stack's environment, GitOps source and naming prefix, read from `stacks/Pulumi.<stack>.yaml`
  * (values the schema in stacks/config.ts validates; the revision defaults to `main` there too).
  */
-export function stackFacts(stacksDir: string = path.join(repoRoot(), "stacks")): Map<string, StackFacts> {
+export function stackFacts(root: string = repoRoot()): Map<string, StackFacts> {
   const facts = new Map<string, StackFacts>();
-  for (const file of fs.readdirSync(stacksDir).sort()) {
-    const stack = /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1];
-    if (!stack) continue;
-    const config = ((parseYaml(fs.readFileSync(path.join(stacksDir, file), "utf8")) ?? {}).config ?? {}) as Record<string, any>;
+  for (const stack of listStacks(root)) {
+    const config = readStackDoc(stack, root) as Record<string, any>;
     const environment = String(config["nixplane:environment"] ?? stack);
     facts.set(environment, {
       stack,

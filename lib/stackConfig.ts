@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { engineConfigErrors, type ProjectDoc } from "./engineConfig";
+import { engineConfigErrors, isSecure, type ProjectDoc } from "./engineConfig";
 import { REPO_ROOT } from "./paths";
 import { listStacks, readStackDoc, stackFile, UnknownStackError } from "./stackFiles";
 
@@ -49,7 +49,7 @@ export function readStackConfig(stack: string, root = REPO_ROOT): StackConfig {
     if (decl.default !== undefined) config[full] = toConfigString(decl.default);
   }
   for (const [key, value] of Object.entries<any>(stackDoc)) {
-    if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+    if (isSecure(value)) {
       config[key] = OFFLINE_SECRET_PLACEHOLDER;
       secretKeys.push(key);
     } else {
