@@ -23,3 +23,19 @@ export function githubEnvironment(environment: string, kind: CiRoleKind): string
 export function secretsKeyAlias(stack: string): string {
   return `alias/nixplane-${stack}`;
 }
+
+/**
+ * The image pipeline's role: one per image account (not per stack), because images are built once, in the account
+ * nixos/images.lock.json names, and copied by every other account. The image workflow's jobs run in the GitHub
+ * environment `images` and assume the role named by that environment's variable AWS_IMAGE_ROLE.
+ */
+export const IMAGE_ENVIRONMENT = "images";
+export const IMAGE_ROLE_VARIABLE = "AWS_IMAGE_ROLE";
+
+export function imageRoleName(): string {
+  return "nixplane-images";
+}
+
+export function imageRoleArn(accountId: string, partition = "aws"): string {
+  return `arn:${partition}:iam::${accountId}:role${CI_ROLE_PATH}${imageRoleName()}`;
+}

@@ -2,13 +2,15 @@
  * The image pipeline (`npm run image -- <arch> <k8s-version>`, .github/workflows/image.yml): build the raw NixOS
  * disk image with Nix, write it straight into an EBS snapshot through the EBS direct APIs (coldsnap; no S3, no VM
  * Import), re-encrypt it under the image account's customer-managed key, register the AMI tagged with its Nix output
- * hash, share AMI, snapshot and key with the promoted accounts, and record it in the image lock. An image whose output
+ * hash, share AMI and snapshot with the promoted accounts (the key, and its policy naming them, belong to the account
+ * bootstrap), and record it in the image lock. It runs as the image role (lib/imageRole.ts), which allows exactly these calls. An image whose output
  * hash is already registered is reused as is: unchanged Nix sources give the same lock entry, so nodes stay put.
  * Every external program goes through `exec`, so tests run the whole sequence against fakes.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { imageAccountKeyPolicy } from "./imageKeys";
+import { imageTags, uploadTags } from "./imageRole";
 import { amiName, ARCHITECTURES, lockKey, renderImageLock, type Architecture, type ImageLock, type LockedImage } from "./imageLock";
 
 export interface ExecResult { status: number | null; stdout: string; stderr: string }
@@ -87,23 +89,35 @@ class Runner {
   }
 }
 
-/** The image account's key, created on first use; its policy is kept to the lock's shareWith on every run. */
-function ensureImageKey(r: Runner, lock: ImageLock): string {
-  const policy = imageAccountKeyPolicy(lock.account, lock.shareWith);
+/** A JSON value with object keys sorted, so two renderings of one policy compare equal. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  return JSON.stringify(v);
+}
+
+/**
+ * The image account's key, which the account bootstrap creates with imageAccountKeyPolicy(account, shareWith): the
+ * pipeline only reads it (its role may not create keys or write key policies), and stops when the policy no longer
+ * matches the lock, e.g. after an account was added to shareWith, before anything is shared with that account.
+ */
+function imageKey(r: Runner, lock: ImageLock): string {
   let arn = "";
   try {
     arn = r.aws(["kms", "describe-key", "--key-id", lock.kmsKeyAlias, "--query", "KeyMetadata.Arn"]);
   } catch (e) {
-    // No such alias yet: create the key, not an error.
     if (!/NotFoundException/.test((e as Error).message)) throw e;
   }
-  if (!arn) {
-    arn = r.aws(["kms", "create-key", "--description", "nixplane node images (image account)", "--policy", policy, "--query", "KeyMetadata.Arn"]);
-    r.aws(["kms", "create-alias", "--alias-name", lock.kmsKeyAlias, "--target-key-id", arn]);
-    r.aws(["kms", "enable-key-rotation", "--key-id", arn]);
-  } else {
-    r.aws(["kms", "put-key-policy", "--key-id", arn, "--policy-name", "default", "--policy", policy]);
+  if (!arn) throw new Error(`the image key ${lock.kmsKeyAlias} does not exist in account ${lock.account}: run the account bootstrap there with images enabled (bootstrap/, config images: true)`);
+  const actual = r.aws(["kms", "get-key-policy", "--key-id", arn, "--policy-name", "default", "--query", "Policy"]);
+  const expected = imageAccountKeyPolicy(lock.account, lock.shareWith);
+  let same = false;
+  try {
+    same = canonical(JSON.parse(actual)) === canonical(JSON.parse(expected));
+  } catch {
+    same = false;
   }
+  if (!same) throw new Error(`the policy of the image key ${lock.kmsKeyAlias} is not the one the lock asks for (shareWith ${JSON.stringify([...lock.shareWith].sort())}): re-run the account bootstrap of ${lock.account}, which owns the key`);
   return arn;
 }
 
@@ -122,7 +136,7 @@ export async function runImagePipeline(opts: PipelineOptions): Promise<{ lock: I
   const existing = r.aws(["ec2", "describe-images", "--owners", "self", "--filters", `Name=name,Values=${name}`, "--query", "Images[0].[ImageId,BlockDeviceMappings[0].Ebs.SnapshotId]"]);
   let image: LockedImage;
   let reused = false;
-  const keyArn = ensureImageKey(r, lock);
+  const keyArn = imageKey(r, lock);
   if (existing) {
     const [amiId, snapshotId] = existing.split(/\s+/);
     image = { amiId, snapshotId, outputHash: build.outputHash, name };
@@ -130,18 +144,21 @@ export async function runImagePipeline(opts: PipelineOptions): Promise<{ lock: I
     log(`${name} is already registered as ${amiId}: unchanged sources, nothing to upload`);
   } else {
     // EBS direct APIs: only the image's non-zero blocks travel, straight into a snapshot.
-    const upload = r.run("coldsnap", ["upload", "--wait", "--omit-zero-blocks", build.imagePath]);
+    // Tagged at StartSnapshot (coldsnap >= 0.7.0 `--tag`): the image role may write into, copy from and delete only
+    // snapshots carrying the upload tag (lib/imageRole.ts).
+    const tagArgs = uploadTags(name, build.outputHash).flatMap((t) => ["--tag", `Key=${t.Key},Value=${t.Value}`]);
+    const upload = r.run("coldsnap", ["upload", "--wait", "--omit-zero-blocks", ...tagArgs, build.imagePath]);
     const raw = /snap-[0-9a-f]{8,17}/.exec(upload)?.[0];
     if (!raw) throw new Error(`coldsnap upload printed no snapshot ID: ${JSON.stringify(upload.slice(0, 200))}`);
     // Under the image key: AMIs on the default aws/ebs key cannot be shared with other accounts.
     const snapshotId = r.aws(["ec2", "copy-snapshot", "--source-region", lock.region, "--source-snapshot-id", raw, "--encrypted", "--kms-key-id", keyArn,
-      "--description", name, "--tag-specifications", JSON.stringify([{ ResourceType: "snapshot", Tags: tags(arch, kubernetesVersion, build.outputHash) }]), "--query", "SnapshotId"]);
+      "--description", name, "--tag-specifications", JSON.stringify([{ ResourceType: "snapshot", Tags: imageTags(name, arch, kubernetesVersion, build.outputHash) }]), "--query", "SnapshotId"]);
     r.aws(["ec2", "wait", "snapshot-completed", "--snapshot-ids", snapshotId]);
     r.aws(["ec2", "delete-snapshot", "--snapshot-id", raw]);
     const amiId = r.aws(["ec2", "register-image", "--name", name, "--description", `NixOS EKS worker, Kubernetes ${kubernetesVersion}, ${arch}, Nix output ${build.outputHash}`,
       "--architecture", arch, "--virtualization-type", "hvm", "--boot-mode", build.bootMode, "--ena-support", "--imds-support", "v2.0", "--root-device-name", ROOT_DEVICE,
       "--block-device-mappings", JSON.stringify([{ DeviceName: ROOT_DEVICE, Ebs: { SnapshotId: snapshotId, VolumeType: "gp3", DeleteOnTermination: true } }]),
-      "--tag-specifications", JSON.stringify([{ ResourceType: "image", Tags: tags(arch, kubernetesVersion, build.outputHash) }]), "--query", "ImageId"]);
+      "--tag-specifications", JSON.stringify([{ ResourceType: "image", Tags: imageTags(name, arch, kubernetesVersion, build.outputHash) }]), "--query", "ImageId"]);
     r.aws(["ec2", "wait", "image-available", "--image-ids", amiId]);
     image = { amiId, snapshotId, outputHash: build.outputHash, name };
   }
@@ -152,14 +169,6 @@ export async function runImagePipeline(opts: PipelineOptions): Promise<{ lock: I
     r.aws(["ec2", "modify-snapshot-attribute", "--snapshot-id", image.snapshotId, "--attribute", "createVolumePermission", "--operation-type", "add", "--user-ids", ...lock.shareWith]);
   }
   return { lock: { ...lock, images: { ...lock.images, [lockKey(arch, kubernetesVersion)]: image } }, image, reused };
-}
-
-function tags(arch: Architecture, kubernetesVersion: string, outputHash: string) {
-  return [
-    { Key: "Name", Value: amiName(arch, kubernetesVersion, outputHash) },
-    { Key: "nixplane:image", Value: `eks-node-${arch}-k8s${kubernetesVersion}` },
-    { Key: "nixplane:output-hash", Value: outputHash },
-  ];
 }
 
 export function writeImageLock(file: string, lock: ImageLock): void {

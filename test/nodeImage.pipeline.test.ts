@@ -12,10 +12,11 @@ import { mergeImageLocks, parseImageLock, readImageLock, type ImageLock } from "
 const HASH = "0123456789abcdfghijklmnpqrsvwxyz";
 const LOCK: ImageLock = { ...readImageLock(), images: {} };
 
-interface FakeAccount { account: string; keyExists: boolean; images: Map<string, [string, string]>; calls: string[][] }
+/** The image key is the account bootstrap's: the fake account has it, with the policy the lock asks for, unless told otherwise. */
+interface FakeAccount { account: string; keyExists: boolean; keyPolicy: string; images: Map<string, [string, string]>; calls: string[][] }
 
 function fakeAccount(over: Partial<FakeAccount> = {}): { account: FakeAccount; exec: Exec } {
-  const account: FakeAccount = { account: LOCK.account, keyExists: false, images: new Map(), calls: [], ...over };
+  const account: FakeAccount = { account: LOCK.account, keyExists: true, keyPolicy: imageAccountKeyPolicy(LOCK.account, LOCK.shareWith), images: new Map(), calls: [], ...over };
   const ok = (stdout = "") => ({ status: 0, stdout, stderr: "" });
   const exec: Exec = (command, args) => {
     account.calls.push([command, ...args]);
@@ -31,7 +32,7 @@ function fakeAccount(over: Partial<FakeAccount> = {}): { account: FakeAccount; e
         return ok(hit ? hit.join("\t") : "None");
       }
       case "kms describe-key": return account.keyExists ? ok("arn:aws:kms:eu-west-1:444455556666:key/k1") : { status: 254, stdout: "", stderr: "An error occurred (NotFoundException) when calling the DescribeKey operation: Alias not found" };
-      case "kms create-key": account.keyExists = true; return ok("arn:aws:kms:eu-west-1:444455556666:key/k1");
+      case "kms get-key-policy": return ok(account.keyPolicy);
       case "ec2 copy-snapshot": return ok("snap-0bbbbbbbbbbbbbbbb");
       case "ec2 register-image": return ok("ami-0ccccccccccccccccc".slice(0, 21));
       default: return ok();
@@ -48,7 +49,7 @@ describe("a new image", () => {
     const { lock, image, reused } = await runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec });
     expect(ops(account)).toEqual([
       "aws sts get-caller-identity", "build-image.sh", "aws ec2 describe-images",
-      "aws kms describe-key", "aws kms create-key", "aws kms create-alias", "aws kms enable-key-rotation",
+      "aws kms describe-key", "aws kms get-key-policy",
       "coldsnap", "aws ec2 copy-snapshot", "aws ec2 wait", "aws ec2 delete-snapshot", "aws ec2 register-image", "aws ec2 wait",
       "aws ec2 modify-image-attribute", "aws ec2 modify-snapshot-attribute",
     ]);
@@ -61,18 +62,35 @@ describe("a new image", () => {
   test("the raw image goes through the EBS direct APIs, only its non-zero blocks", async () => {
     const { account, exec } = fakeAccount();
     await runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec });
-    expect(account.calls.find((c) => c[0] === "coldsnap")).toEqual(["coldsnap", "upload", "--wait", "--omit-zero-blocks", `/nix/store/${HASH}-image/nixos.img`]);
+    expect(account.calls.find((c) => c[0] === "coldsnap")).toEqual(["coldsnap", "upload", "--wait", "--omit-zero-blocks",
+      "--tag", `Key=Name,Value=nixplane-eks-node-arm64-k8s1.33-${HASH}-upload`, "--tag", "Key=nixplane:upload,Value=raw", "--tag", `Key=nixplane:output-hash,Value=${HASH}`,
+      `/nix/store/${HASH}-image/nixos.img`]);
     expect(account.calls.some((c) => c.includes("import-snapshot") || c.includes("s3"))).toBe(false);
   });
 
-  test("the snapshot is re-encrypted under the customer-managed image key (aws/ebs-backed AMIs cannot be shared) and the unencrypted upload deleted", async () => {
+  test("the snapshot is re-encrypted under the customer-managed image key (aws/ebs-backed AMIs cannot be shared) and the raw upload deleted", async () => {
     const { account, exec } = fakeAccount();
     await runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec });
     const copy = account.calls.find((c) => c[2] === "copy-snapshot")!;
     expect(copy).toEqual(expect.arrayContaining(["--encrypted", "--kms-key-id", "arn:aws:kms:eu-west-1:444455556666:key/k1", "--source-snapshot-id", "snap-0aaaaaaaaaaaaaaaa"]));
     expect(account.calls.find((c) => c[2] === "delete-snapshot")).toEqual(expect.arrayContaining(["--snapshot-id", "snap-0aaaaaaaaaaaaaaaa"]));
-    const create = account.calls.find((c) => c[2] === "create-key")!;
-    expect(create[create.indexOf("--policy") + 1]).toBe(imageAccountKeyPolicy(LOCK.account, LOCK.shareWith));
+  });
+
+  // coldsnap parses each `--tag` as `Key=<k>,Value=<v>` (awslabs/coldsnap src/bin/coldsnap/main.rs, tag_from_str, since 0.7.0).
+  test("the raw upload carries only the upload tag set, the copy and the AMI only the image's: the image role tells them apart by tag", async () => {
+    const { account, exec } = fakeAccount();
+    await runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec });
+    const cold = account.calls.find((c) => c[0] === "coldsnap")!;
+    const tagged = cold.flatMap((a, i) => (a === "--tag" ? [cold[i + 1]] : []));
+    expect(tagged.every((t) => /^Key=[^,]+,Value=/.test(t))).toBe(true);
+    expect(tagged).toContain("Key=nixplane:upload,Value=raw");
+    expect(tagged.some((t) => t.startsWith("Key=nixplane:image,"))).toBe(false);
+    for (const op of ["copy-snapshot", "register-image"]) {
+      const c = account.calls.find((x) => x[2] === op)!;
+      const tags = JSON.parse(c[c.indexOf("--tag-specifications") + 1])[0].Tags;
+      expect([op, tags]).toEqual([op, expect.arrayContaining([{ Key: "nixplane:image", Value: "eks-node-arm64-k8s1.33" }])]);
+      expect(tags.some((t: { Key: string }) => t.Key === "nixplane:upload")).toBe(false);
+    }
   });
 
   test("the AMI is UEFI, ENA, IMDSv2-only, on gp3, named and tagged with the Nix output hash", async () => {
@@ -106,11 +124,32 @@ describe("unchanged sources", () => {
     expect(image).toEqual({ amiId: "ami-0ddddddddddddddd1", snapshotId: "snap-0eeeeeeeeeeeeeee1", outputHash: HASH, name });
     expect(ops(account)).not.toContain("coldsnap");
     expect(ops(account)).not.toContain("aws ec2 register-image");
-    expect(ops(account)).toContain("aws kms put-key-policy");
+    expect(ops(account)).toContain("aws kms get-key-policy");
   });
 });
 
 describe("refusals", () => {
+  test("no image key (the account bootstrap was not run with images enabled) stops before any upload", async () => {
+    const { account, exec } = fakeAccount({ keyExists: false });
+    await expect(runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec })).rejects.toThrow(
+      "the image key alias/nixplane/node-images does not exist in account 444455556666: run the account bootstrap there with images enabled",
+    );
+    expect(ops(account)).not.toContain("coldsnap");
+  });
+
+  test("a key policy that differs from the lock's shareWith (an account added since the bootstrap ran) stops before any upload or share", async () => {
+    const { account, exec } = fakeAccount({ keyPolicy: imageAccountKeyPolicy(LOCK.account, [LOCK.shareWith[0]]) });
+    await expect(runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec })).rejects.toThrow(
+      `the policy of the image key alias/nixplane/node-images is not the one the lock asks for (shareWith ${JSON.stringify(LOCK.shareWith)}): re-run the account bootstrap of 444455556666`,
+    );
+    expect(ops(account).filter((o) => o === "coldsnap" || o.startsWith("aws ec2 modify"))).toEqual([]);
+  });
+
+  test("the key policy is compared as JSON, not as text: KMS may return it reformatted", async () => {
+    const { exec } = fakeAccount({ keyPolicy: JSON.stringify(JSON.parse(imageAccountKeyPolicy(LOCK.account, LOCK.shareWith)), null, 4) });
+    await expect(runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec })).resolves.toMatchObject({ reused: false });
+  });
+
   test("credentials for another account than the lock's image account stop before building", async () => {
     const { account, exec } = fakeAccount({ account: "777788889999" });
     await expect(runImagePipeline({ arch: "arm64", kubernetesVersion: "1.33", lock: LOCK, exec })).rejects.toThrow(
