@@ -6,7 +6,8 @@
  * operators Null ("true": the key is absent, "false": present), StringEquals, StringLike, ArnLike, Bool, where a key
  * absent from the request fails the condition, and their negations StringNotEquals, StringNotLike,
  * ArnNotLike, which hold when no value matches or the key is absent (IAM's rules without ...IfExists). Anything else (NotAction,
- * other operators, ...IfExists) throws, so a policy this oracle cannot judge never passes silently.
+ * other operators, ...IfExists, a condition key not in CONDITION_KEYS) throws, so a policy this oracle cannot judge never
+ * passes silently.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  */
 
@@ -45,10 +46,35 @@ const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
 /** Negated operators hold when the value matches none of the patterns, and when the key is absent. */
 const NEGATED: Record<string, string> = { StringNotEquals: "StringEquals", StringNotLike: "StringLike", ArnNotLike: "ArnLike" };
 
+const SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference";
+/**
+ * The condition keys the oracle models: a key names a value in the request context, which the tests supply, so a
+ * key is listed here only with the page that says which actions' requests carry it. A key the policy names but no
+ * request of that action carries makes a positive operator fail and a negated one hold: a typo in a key is no
+ * error in IAM, so it must be one here.
+ */
+export const CONDITION_KEYS: { key: RegExp; source: string }[] = [
+  { key: /^aws:(RequestTag|ResourceTag|PrincipalTag)\/.+$/i, source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html (global keys); per action: the service's page" },
+  { key: /^aws:(PrincipalArn|SourceArn|SourceAccount|SecureTransport)$/i, source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html" },
+  { key: /^ec2:(CreateAction|Vpc|Subnet|AuthorizedService)$/i, source: `${SAR}/list_amazonec2.html` },
+  { key: /^elasticloadbalancing:CreateAction$/i, source: `${SAR}/list_elasticloadbalancingv2.html` },
+  { key: /^iam:(AWSServiceName|PermissionsBoundary|PolicyARN|PassedToService)$/i, source: `${SAR}/list_awsidentityandaccessmanagementiam.html` },
+  { key: /^kms:(GrantIsForAWSResource|ViaService)$/i, source: `${SAR}/list_awskeymanagementservice.html` },
+  { key: /^s3:(x-amz-server-side-encryption|x-amz-server-side-encryption-aws-kms-key-id)$/i, source: `${SAR}/list_amazons3.html` },
+  { key: /^secretsmanager:ResourceTag\/.+$/i, source: `${SAR}/list_awssecretsmanager.html` },
+  // Web identity federation: the OIDC provider's claims, `<issuer>:sub` and `<issuer>:aud`.
+  { key: /^[a-z0-9.-]+\.[a-z]+(\/[A-Za-z0-9/]+)?:(sub|aud)$/i, source: "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif" },
+];
+
+function modelledKey(key: string): void {
+  if (!CONDITION_KEYS.some((k) => k.key.test(key))) throw new Error(`iam oracle: condition key ${key} is not modelled`);
+}
+
 function conditionHolds(condition: Statement["Condition"], context: Record<string, string>): boolean {
   return Object.entries(condition ?? {}).every(([operator, keys]) => {
     if (operator === "Null")
       return Object.entries(keys).every(([key, v]) => {
+        modelledKey(key);
         const present = Object.keys(context).some((k) => k.toLowerCase() === key.toLowerCase());
         return String(v).toLowerCase() === "true" ? !present : present;
       });
@@ -57,6 +83,7 @@ function conditionHolds(condition: Statement["Condition"], context: Record<strin
     if (!test) throw new Error(`iam oracle: condition operator ${operator} is not modelled`);
     // Keys are case-insensitive in IAM; every key must hold, any of its values may match.
     return Object.entries(keys).every(([key, values]) => {
+      modelledKey(key);
       const present = Object.entries(context).find(([k]) => k.toLowerCase() === key.toLowerCase());
       const matched = present !== undefined && list(values).some((p) => test(p, present[1]));
       return negated ? !matched : matched;
