@@ -5,41 +5,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseBuildOutput, parseImageArgs, runImagePipeline, supportedVersions, writeImageLock, type Exec } from "../lib/image";
+import { parseBuildOutput, parseImageArgs, runImagePipeline, supportedVersions, writeImageLock } from "../lib/image";
 import { imageAccountKeyPolicy } from "../lib/imageKeys";
-import { mergeImageLocks, parseImageLock, readImageLock, type ImageLock } from "../lib/imageLock";
-
-const HASH = "0123456789abcdfghijklmnpqrsvwxyz";
-const LOCK: ImageLock = { ...readImageLock(), images: {} };
-
-/** The image key is the account bootstrap's: the fake account has it, with the policy the lock asks for, unless told otherwise. */
-interface FakeAccount { account: string; keyExists: boolean; keyPolicy: string; images: Map<string, [string, string]>; calls: string[][] }
-
-function fakeAccount(over: Partial<FakeAccount> = {}): { account: FakeAccount; exec: Exec } {
-  const account: FakeAccount = { account: LOCK.account, keyExists: true, keyPolicy: imageAccountKeyPolicy(LOCK.account, LOCK.shareWith), images: new Map(), calls: [], ...over };
-  const ok = (stdout = "") => ({ status: 0, stdout, stderr: "" });
-  const exec: Exec = (command, args) => {
-    account.calls.push([command, ...args]);
-    if (command === "bash") return ok(`building\n${JSON.stringify({ arch: args[2], kubernetesVersion: args[4], storePath: `/nix/store/${HASH}-image`, imagePath: `/nix/store/${HASH}-image/nixos.img`, outputHash: HASH, format: "raw", bootMode: "uefi" })}\n`);
-    if (command === "coldsnap") return ok("snap-0aaaaaaaaaaaaaaaa\n");
-    const [service, op] = args;
-    const arg = (flag: string) => args[args.indexOf(flag) + 1];
-    switch (`${service} ${op}`) {
-      case "sts get-caller-identity": return ok(account.account);
-      case "ec2 describe-images": {
-        const name = arg("--filters").replace("Name=name,Values=", "");
-        const hit = account.images.get(name);
-        return ok(hit ? hit.join("\t") : "None");
-      }
-      case "kms describe-key": return account.keyExists ? ok("arn:aws:kms:eu-west-1:444455556666:key/k1") : { status: 254, stdout: "", stderr: "An error occurred (NotFoundException) when calling the DescribeKey operation: Alias not found" };
-      case "kms get-key-policy": return ok(account.keyPolicy);
-      case "ec2 copy-snapshot": return ok("snap-0bbbbbbbbbbbbbbbb");
-      case "ec2 register-image": return ok("ami-0ccccccccccccccccc".slice(0, 21));
-      default: return ok();
-    }
-  };
-  return { account, exec };
-}
+import { mergeImageLocks, parseImageLock, readImageLock } from "../lib/imageLock";
+import { fakeAccount, HASH, LOCK, type FakeAccount } from "./imageFakes";
 
 const ops = (a: FakeAccount) => a.calls.map((c) => (c[0] === "aws" ? `aws ${c[1]} ${c[2]}` : c[0] === "bash" ? "build-image.sh" : c[0]));
 
