@@ -5,10 +5,16 @@
  * OIDC provider. Each role trusts only tokens whose `sub` is `repo:<owner>/<repo>:environment:<env>` (the
  * deploy role: `<stack>`, the preview role: `<stack>-preview`): GitHub puts the environment in `sub` when a
  * job references one, and only after that environment's protection rules pass does the job run.
+ * In the image account (nixos/images.lock.json's `account`, config `images: true`) it also creates the image key, whose
+ * policy lets the lock's `shareWith` accounts copy the images, and the image pipeline's role, trusted only by jobs in
+ * the `images` environment: one per account, not per stack, because images are built once and copied by every stack.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CI_ROLE_PATH, ciRoleName, githubEnvironment, secretsKeyAlias, type CiRoleKind } from "../lib/ciRoles";
+import { CI_ROLE_PATH, ciRoleName, githubEnvironment, IMAGE_ENVIRONMENT, IMAGE_ROLE_VARIABLE, imageRoleName, secretsKeyAlias, type CiRoleKind } from "../lib/ciRoles";
+import { imageAccountKeyPolicy } from "../lib/imageKeys";
+import { imageLockProblems, type ImageLock } from "../lib/imageLock";
+import { imagePipelinePolicy } from "../lib/imageRole";
 import { throwIfInvalid, type Problem } from "../components/validate";
 
 export const ACCOUNT_BOOTSTRAP_TYPE = "nixplane:bootstrap:AccountBootstrap";
@@ -38,6 +44,15 @@ export interface AccountBootstrapArgs {
   /** Create GitHub's OIDC provider (false when the account already has one: pass its ARN). Default true. */
   createOidcProvider?: boolean;
   existingOidcProviderArn?: string;
+  /** Set only in the image account: the lock's header (nixos/images.lock.json). Default: not the image account. */
+  images?: ImageAccount;
+}
+
+/** What the bootstrap of the image account takes from nixos/images.lock.json. */
+export type ImageAccount = Pick<ImageLock, "region" | "account" | "kmsKeyAlias" | "shareWith">;
+
+export function imageAccountOf(lock: ImageLock): ImageAccount {
+  return { region: lock.region, account: lock.account, kmsKeyAlias: lock.kmsKeyAlias, shareWith: lock.shareWith };
 }
 
 export function validateAccountBootstrapArgs(args: AccountBootstrapArgs): Problem[] {
@@ -49,6 +64,9 @@ export function validateAccountBootstrapArgs(args: AccountBootstrapArgs): Proble
   });
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.stateBucket)) problems.push({ propertyPath: "stateBucket", reason: `"${args.stateBucket}" is not an S3 bucket name` });
   if (args.createOidcProvider === false && !args.existingOidcProviderArn) problems.push({ propertyPath: "existingOidcProviderArn", reason: "is required when createOidcProvider is false" });
+  // The lock's own rules, e.g. never the aws/ebs key (an AMI on it cannot be shared).
+  if (args.images)
+    for (const p of imageLockProblems({ ...args.images, images: {} })) problems.push({ propertyPath: `images.${p.split(" ")[0]}`, reason: p.slice(p.indexOf(" ") + 1) });
   return problems;
 }
 
@@ -113,12 +131,21 @@ export function stateBucketPolicy(bucketArn: string): string {
   });
 }
 
-/** The GitHub environments to create (their rules live in GitHub, not here): what the README asks for. */
-export function githubEnvironments(stacks: StackSpec[]): { name: string; deploymentBranches: string; requiredReviewers: boolean }[] {
-  return stacks.flatMap((s) => [
-    { name: githubEnvironment(s.name, "deploy"), deploymentBranches: "main", requiredReviewers: isSensitive(s) },
-    { name: githubEnvironment(s.name, "preview"), deploymentBranches: "any", requiredReviewers: isSensitive(s) },
-  ]);
+export interface GithubEnvironment { name: string; deploymentBranches: string; requiredReviewers: boolean; variables?: string[] }
+
+/**
+ * The GitHub environments to create (their rules live in GitHub, not here): what the README asks for. The image
+ * account adds `images`, main only: the image workflow can also be dispatched by hand from any branch, and only the
+ * branch rule keeps a branch's code from the image role.
+ */
+export function githubEnvironments(stacks: StackSpec[], imageAccount = false): GithubEnvironment[] {
+  return [
+    ...stacks.flatMap((s) => [
+      { name: githubEnvironment(s.name, "deploy"), deploymentBranches: "main", requiredReviewers: isSensitive(s) },
+      { name: githubEnvironment(s.name, "preview"), deploymentBranches: "any", requiredReviewers: isSensitive(s) },
+    ]),
+    ...(imageAccount ? [{ name: IMAGE_ENVIRONMENT, deploymentBranches: "main", requiredReviewers: false, variables: [IMAGE_ROLE_VARIABLE] }] : []),
+  ];
 }
 
 export interface StackCi {
@@ -127,9 +154,16 @@ export interface StackCi {
   secretsProvider: pulumi.Output<string>;
 }
 
+/** The image account's: the role the image workflow assumes (AWS_IMAGE_ROLE in `images`) and the image key. */
+export interface ImageCi {
+  roleArn: pulumi.Output<string>;
+  keyArn: pulumi.Output<string>;
+}
+
 export class AccountBootstrap extends pulumi.ComponentResource {
   readonly stateBucketUrl: pulumi.Output<string>;
   readonly stacks: Record<string, StackCi>;
+  readonly images?: ImageCi;
 
   constructor(name: string, args: AccountBootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(ACCOUNT_BOOTSTRAP_TYPE, validateAccountBootstrapArgs(args));
@@ -137,7 +171,8 @@ export class AccountBootstrap extends pulumi.ComponentResource {
     const out = createAccountBootstrap(name, args, this);
     this.stateBucketUrl = out.stateBucketUrl;
     this.stacks = out.stacks;
-    this.registerOutputs({ stateBucketUrl: this.stateBucketUrl, stacks: this.stacks, githubEnvironments: githubEnvironments(args.stacks) });
+    this.images = out.images;
+    this.registerOutputs({ stateBucketUrl: this.stateBucketUrl, stacks: this.stacks, images: this.images, githubEnvironments: githubEnvironments(args.stacks, !!args.images) });
   }
 }
 
@@ -195,5 +230,35 @@ function createAccountBootstrap(name: string, args: AccountBootstrapArgs, parent
       secretsProvider: pulumi.interpolate`awskms://${secretsKeyAlias(s.name)}?region=${region}`,
     };
   }
-  return { stateBucketUrl: pulumi.interpolate`s3://${bucket.bucket}`, stacks };
+  const images = args.images ? createImageCi(name, args.repository, args.images, oidcProviderArn, parent) : undefined;
+  return { stateBucketUrl: pulumi.interpolate`s3://${bucket.bucket}`, stacks, images };
+}
+
+/**
+ * The image key and the image role, through a provider pinned to the lock's region and account: run in another
+ * account, the bootstrap fails before creating either. The key's policy is the bootstrap's alone (the role can
+ * neither create keys nor write key policies); when the lock's shareWith changes, re-run the bootstrap.
+ */
+function createImageCi(name: string, repository: string, img: ImageAccount, oidcProviderArn: pulumi.Output<string>, parent: pulumi.Resource): ImageCi {
+  const provider = new aws.Provider(`${name}-images`, { region: img.region as aws.Region, allowedAccountIds: [img.account] }, { parent });
+  const opts = { parent, provider };
+  const partition = aws.getPartitionOutput({}, opts).partition;
+  const key = new aws.kms.Key(`${name}-images`, {
+    description: "nixplane node images: snapshots and AMIs the image pipeline registers and the promoted accounts copy",
+    enableKeyRotation: true,
+    deletionWindowInDays: 30,
+    policy: imageAccountKeyPolicy(img.account, img.shareWith),
+  }, { ...opts, protect: true });
+  new aws.kms.Alias(`${name}-images`, { name: img.kmsKeyAlias, targetKeyId: key.keyId }, opts);
+  const role = new aws.iam.Role(`${name}-images`, {
+    name: imageRoleName(),
+    path: CI_ROLE_PATH,
+    description: `nixplane image pipeline: GitHub environment ${IMAGE_ENVIRONMENT} of ${repository} only`,
+    assumeRolePolicy: oidcProviderArn.apply((arn) => githubTrustPolicy(arn, repository, IMAGE_ENVIRONMENT)),
+  }, opts);
+  new aws.iam.RolePolicy(`${name}-images`, {
+    role: role.name,
+    policy: pulumi.all([partition, key.arn]).apply(([p, keyArn]) => imagePipelinePolicy({ partition: p, region: img.region, imageKeyArn: keyArn })),
+  }, opts);
+  return { roleArn: role.arn, keyArn: key.arn };
 }

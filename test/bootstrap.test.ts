@@ -3,8 +3,13 @@
  * pull-request code from the deploy roles. Trust policies are judged with the IAM oracle by presenting
  * GitHub's OIDC claims as the request context of sts:AssumeRoleWithWebIdentity.
  */
-import { AccountBootstrap, githubEnvironments, GITHUB_OIDC_ISSUER, stateKeys } from "../bootstrap/account";
-import { ciRoleArn, secretsKeyAlias } from "../lib/ciRoles";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { AccountBootstrap, githubEnvironments, GITHUB_OIDC_ISSUER, imageAccountOf, stateKeys } from "../bootstrap/account";
+import { ciRoleArn, IMAGE_ENVIRONMENT, IMAGE_ROLE_VARIABLE, imageRoleArn, imageRoleName, secretsKeyAlias } from "../lib/ciRoles";
+import { imageAccountKeyPolicy } from "../lib/imageKeys";
+import { readImageLock } from "../lib/imageLock";
+import { imagePipelinePolicy } from "../lib/imageRole";
 import { evaluate } from "./iam";
 import { planProgram, type Plan } from "./harness";
 
@@ -109,5 +114,87 @@ describe("GitHub environments the bootstrap asks for", () => {
   test("bad arguments are all named at once", async () => {
     await expect(planProgram(() => new AccountBootstrap("b", { repository: "nope", stateBucket: "Bad_Bucket", stacks: [{ name: "X" }] })))
       .rejects.toThrow(/repository.*nope[\s\S]*stateBucket[\s\S]*stacks\[0\]\.name|repository[\s\S]*stacks\[0\]\.name[\s\S]*stateBucket/);
+  });
+});
+
+describe("the account bootstrap of the image account", () => {
+  // The committed lock, with the test's account as the image account (planProgram's account is 123456789012).
+  const IMAGES = { ...imageAccountOf(readImageLock()), account: "123456789012" };
+  const OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider";
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planProgram(() => new AccountBootstrap("nixplane", { repository: REPO, stateBucket: BUCKET, stacks: [{ name: "staging" }], images: IMAGES }), { stack: "bootstrap" });
+  });
+
+  test("one image role per account, under the CI path, where the workflow's variable points", () => {
+    expect(plan.all("aws:iam/role:Role").filter((r) => r.name.endsWith("images"))).toHaveLength(1);
+    const role = plan.find("aws:iam/role:Role", "nixplane-images");
+    expect(role.inputs).toMatchObject({ name: imageRoleName(), path: "/nixplane-ci/" });
+    expect(imageRoleArn("123456789012")).toBe(`arn:aws:iam::123456789012:role${role.inputs.path}${role.inputs.name}`);
+  });
+
+  test("the image role trusts GitHub's OIDC provider, for the STS audience, only in the images environment of this repository", () => {
+    const role = plan.find("aws:iam/role:Role", "nixplane-images");
+    const trust = role.inputs.assumeRolePolicy as string;
+    const statement = JSON.parse(trust).Statement;
+    expect(statement).toHaveLength(1);
+    expect(statement[0].Principal).toEqual(JSON.parse(plan.find("aws:iam/role:Role", "nixplane-staging-deploy").inputs.assumeRolePolicy as string).Statement[0].Principal);
+    expect(role.propertyDependencies.assumeRolePolicy).toEqual([plan.find(OIDC, "nixplane-github").urn]);
+    expect(statement[0].Condition).toEqual({ StringEquals: { [`${GITHUB_OIDC_ISSUER}:aud`]: "sts.amazonaws.com", [`${GITHUB_OIDC_ISSUER}:sub`]: `repo:${REPO}:environment:images` } });
+    expect(assumes(trust, { sub: `repo:${REPO}:environment:images` })).toBe("Allow");
+    for (const sub of [`repo:${REPO}:environment:staging`, `repo:${REPO}:environment:images-preview`, `repo:${REPO}:pull_request`, `repo:${REPO}:ref:refs/heads/main`, `repo:someone/nixplane:environment:images`])
+      expect([sub, assumes(trust, { sub })]).toEqual([sub, "ImplicitDeny"]);
+    expect(assumes(trust, { sub: `repo:${REPO}:environment:images`, aud: "https://github.com/acme-platform" })).toBe("ImplicitDeny");
+  });
+
+  test("its one policy is lib/imageRole's, for the lock's region and the image key", () => {
+    const attached = [...plan.all("aws:iam/rolePolicy:RolePolicy"), ...plan.all("aws:iam/rolePolicyAttachment:RolePolicyAttachment")].filter((p) => p.inputs.role === imageRoleName());
+    expect(attached.map((p) => p.name)).toEqual(["nixplane-images"]);
+    const policy = attached[0].inputs.policy as string;
+    const keyArn = JSON.parse(policy).Statement.find((s: any) => s.Sid === "ImageKeyRead").Resource;
+    expect(keyArn).toMatch(new RegExp(`^arn:aws:kms:${IMAGES.region}:123456789012:key/`));
+    expect(policy).toBe(imagePipelinePolicy({ partition: "aws", region: IMAGES.region, imageKeyArn: keyArn }));
+    expect(attached[0].propertyDependencies.policy).toContain(plan.find("aws:kms/key:Key", "nixplane-images").urn);
+  });
+
+  test("the image key is the bootstrap's: protected, rotating, its policy sharing with the lock's shareWith, under the lock's alias", () => {
+    const key = plan.find("aws:kms/key:Key", "nixplane-images");
+    expect(key).toMatchObject({ protect: true, inputs: { enableKeyRotation: true, policy: imageAccountKeyPolicy("123456789012", IMAGES.shareWith) } });
+    expect(plan.find("aws:kms/alias:Alias", "nixplane-images").inputs.name).toBe(IMAGES.kmsKeyAlias);
+  });
+
+  test("key, alias, role and policy go through a provider pinned to the lock's region and account: run elsewhere, none is created", () => {
+    const provider = plan.find("pulumi:providers:aws", "nixplane-images");
+    expect(provider.inputs).toMatchObject({ region: IMAGES.region, allowedAccountIds: JSON.stringify([IMAGES.account]) });
+    for (const [type, name] of [["aws:kms/key:Key", "nixplane-images"], ["aws:kms/alias:Alias", "nixplane-images"], ["aws:iam/role:Role", "nixplane-images"], ["aws:iam/rolePolicy:RolePolicy", "nixplane-images"]])
+      expect([name, plan.find(type, name).provider?.split("::")[3]]).toEqual([name, "nixplane-images"]);
+  });
+
+  test("it asks for the images environment, main only, with the AWS_IMAGE_ROLE variable", () => {
+    expect(githubEnvironments([{ name: "staging" }], true)).toContainEqual({ name: IMAGE_ENVIRONMENT, deploymentBranches: "main", requiredReviewers: false, variables: [IMAGE_ROLE_VARIABLE] });
+    expect(githubEnvironments([{ name: "staging" }]).map((e) => e.name)).not.toContain(IMAGE_ENVIRONMENT);
+  });
+
+  test("the image workflow assumes exactly that role: its environment's AWS_IMAGE_ROLE, in the job that builds; no other job gets AWS credentials", () => {
+    const YAML = require("yaml") as typeof import("yaml");
+    const wf = YAML.parse(fs.readFileSync(path.resolve(__dirname, "../.github/workflows/image.yml"), "utf8"));
+    const assuming = Object.entries<any>(wf.jobs).filter(([, job]) => (job.steps ?? []).some((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials")));
+    expect(assuming.map(([id]) => id)).toEqual(["image"]);
+    const job = wf.jobs.image;
+    expect(job.environment).toBe(IMAGE_ENVIRONMENT);
+    expect(job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials")).with["role-to-assume"]).toBe(`\${{ vars.${IMAGE_ROLE_VARIABLE} }}`);
+    expect(job.permissions["id-token"]).toBe("write");
+    expect(Object.entries<any>(wf.jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([id]) => id)).toEqual(["image"]);
+  });
+
+  test("an account that is not the image account gets neither key nor role", async () => {
+    const other = await planProgram(() => new AccountBootstrap("nixplane", { repository: REPO, stateBucket: BUCKET, stacks: [{ name: "dev" }] }), { stack: "bootstrap" });
+    expect(other.all("aws:iam/role:Role").map((r) => r.name)).toEqual(["nixplane-dev-deploy", "nixplane-dev-preview"]);
+    expect(other.all("aws:kms/key:Key").map((r) => r.name)).toEqual(["nixplane-dev-secrets"]);
+  });
+
+  test("a lock header the pipeline would refuse is refused by the bootstrap, each key named", async () => {
+    await expect(planProgram(() => new AccountBootstrap("b", { repository: REPO, stateBucket: BUCKET, stacks: [{ name: "staging" }], images: { ...IMAGES, kmsKeyAlias: "alias/aws/ebs", shareWith: ["123456789012"] } })))
+      .rejects.toThrow(/images\.kmsKeyAlias "alias\/aws\/ebs" is not a customer-managed key alias[\s\S]*images\.shareWith \["123456789012"\] names the image account itself|images\.shareWith[\s\S]*images\.kmsKeyAlias/);
   });
 });
