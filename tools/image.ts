@@ -1,7 +1,8 @@
 /**
  * `npm run image -- <arch> <k8s-version>`: build, upload, register and share one node image, and record it in
- * nixos/images.lock.json (commit the change). Needs Nix, coldsnap and the AWS CLI, with credentials for the lock's
- * image account. The logic is lib/image.ts.
+ * nixos/images.lock.json (commit the change). Needs Nix, coldsnap (>= 0.7.0, for `--tag`) and the AWS CLI, with
+ * credentials for the lock's image account: the image role nixplane-images (lib/imageRole.ts), or an admin's. The
+ * image key must exist (the account bootstrap, images: true). The logic is lib/image.ts.
  * `npm run image -- merge <lock>...`: merge the locks the per-architecture CI jobs wrote into the committed one.
  */
 import { spawnSync } from "node:child_process";
