@@ -156,6 +156,9 @@ const DENIED_BY_ACTION: [string, IamRequest][] = [
   ["pass a role", { action: "iam:PassRole", resource: `arn:aws:iam::${LOCK.account}:role/nixplane-ci/nixplane-staging-deploy` }],
   ["widen its own permissions", { action: "iam:PutRolePolicy", resource: `arn:aws:iam::${LOCK.account}:role/nixplane-ci/nixplane-images` }],
   ["create a role", { action: "iam:CreateRole", resource: `arn:aws:iam::${LOCK.account}:role/x` }],
+  ["attach a managed policy to itself", { action: "iam:AttachRolePolicy", resource: `arn:aws:iam::${LOCK.account}:role/nixplane-ci/nixplane-images` }],
+  ["rewrite a role's trust", { action: "iam:UpdateAssumeRolePolicy", resource: `arn:aws:iam::${LOCK.account}:role/nixplane-ci/nixplane-staging-deploy` }],
+  ["create access keys", { action: "iam:CreateAccessKey", resource: `arn:aws:iam::${LOCK.account}:user/admin` }],
   ["assume another role", { action: "sts:AssumeRole", resource: `arn:aws:iam::${LOCK.account}:role/nixplane-ci/nixplane-staging-deploy` }],
   ["read Pulumi state", { action: "s3:GetObject", resource: `${STATE_BUCKET}/.pulumi/stacks/nixplane/staging.json` }],
   ["write Pulumi state", { action: "s3:PutObject", resource: `${STATE_BUCKET}/.pulumi/stacks/nixplane/staging.json` }],
@@ -166,6 +169,12 @@ const DENIED_BY_ACTION: [string, IamRequest][] = [
 describe("what the image role can never do", () => {
   test.each([...DENIED_BY_SCOPE, ...DENIED_BY_ACTION])("%s", (_what, req) => {
     expect(evaluate(POLICY, req)).not.toBe("Allow");
+  });
+
+  test("no statement grants any IAM, STS, S3 or Organizations action, whatever the resource", () => {
+    const actions = JSON.parse(POLICY).Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) => [s.Action].flat());
+    expect(actions.filter((a: string) => /^(iam|sts|s3|organizations):/i.test(a) || a.startsWith("*"))).toEqual([]);
+    expect(actions.filter((a: string) => a.includes("*"))).toEqual([]); // every action named, no wildcard to grow into
   });
 
   test("a source snapshot that is not its own upload is denied explicitly, whatever else the request carries", () => {
