@@ -119,6 +119,11 @@ export const LATENCY: LatencyRule[] = [
     source: ["https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html", "https://github.com/hashicorp/packer/issues/6536"],
     note: "cross-account promotion, same region: re-encrypting under the environment's own key makes a full (non-incremental) snapshot copy",
   },
+  {
+    type: "aws:route53/record:Record", seconds: 40,
+    source: ["https://github.com/hashicorp/terraform-provider-aws/pull/11300"],
+    note: "the provider waits for the change to be INSYNC: measured 'Creation complete after 37s' and 39s",
+  },
   { type: /^aws:s3\//, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html"], note: "buckets and bucket settings; estimate" },
 
   // ── IAM, KMS, logs ────────────────────────────────────────────────────────────────────────────
@@ -155,6 +160,11 @@ export const LATENCY: LatencyRule[] = [
     type: "kubernetes:argoproj.io/v1alpha1:Application", when: waitsForCondition, seconds: 180,
     source: ["https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-cm-yaml/", "https://github.com/argoproj/argo-cd/discussions/7597"],
     note: "first sync of the root app-of-apps; without a webhook Argo CD refreshes every timeout.reconciliation (default 180 s)",
+  },
+  {
+    type: "kubernetes:networking.k8s.io/v1:Ingress", seconds: 30,
+    source: ["https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/ingress.go", "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/docs/guide/ingress/spec.md"],
+    note: "Pulumi waits for status.loadBalancer.ingress, which the controller writes once it has created the ALB, its target group, listener and rules (CreateLoadBalancer returns the DNS name at once), plus 10 s for the backend's Endpoints to settle; estimate",
   },
   { type: /^kubernetes:/, seconds: 2, source: ["https://pulumi.com/blog/improving-kubernetes-management-with-pulumis-await-logic/"], note: "plain objects: created as soon as the API server accepts them" },
 

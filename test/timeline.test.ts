@@ -143,6 +143,12 @@ describe("latency model", () => {
     expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-crossplane")).seconds).toBe(90);
   });
 
+  it("charges an Ingress for the load balancer status Pulumi awaits, and a Route 53 record for INSYNC", () => {
+    expect(modelledSeconds(facts("kubernetes:networking.k8s.io/v1:Ingress", "i")).seconds).toBe(30);
+    expect(modelledSeconds(facts("kubernetes:core/v1:Service", "s")).seconds).toBe(2);
+    expect(modelledSeconds(facts("aws:route53/record:Record", "r")).seconds).toBe(40);
+  });
+
   it("gives components and providers no time and unlisted resources the default", () => {
     expect(modelledSeconds(facts("nixplane:cluster:Cluster", "c", {}, false))).toEqual({ seconds: 0 });
     expect(modelledSeconds(facts("pulumi:providers:aws", "aws")).seconds).toBe(0);
