@@ -134,6 +134,14 @@ export const LATENCY: LatencyRule[] = [
   { type: /^aws:cloudwatch\/logGroup:LogGroup$/, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"], note: "synchronous; estimate" },
 
   // ── In-cluster ────────────────────────────────────────────────────────────────────────────────
+  {
+    type: "kubernetes:helm.sh/v3:Release", name: /argo/, when: helmSkipsAwait, seconds: 60,
+    source: [
+      "https://github.com/helm/helm/blob/v3.17.0/pkg/action/hooks.go",
+      "https://github.com/argoproj/argo-helm/blob/argo-cd-10.1.1/charts/argo-cd/templates/redis-secret-init/job.yaml",
+    ],
+    note: "skipAwait still runs the chart's pre-install hook Job (redis-secret-init) and Helm waits for it to complete: one pull of the argocd image on a fresh node and a short run; estimate",
+  },
   { type: "kubernetes:helm.sh/v3:Release", when: helmSkipsAwait, seconds: 5, source: ["https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v3/release/"], note: "skipAwait: only the apply" },
   {
     type: "kubernetes:helm.sh/v3:Release", name: /argo/, seconds: 240,
@@ -207,6 +215,7 @@ const K8S_OBJECT = /^kubernetes:(?!helm\.sh\/)/;
 const ANY_K8S = /^kubernetes:/;
 const HELM = "kubernetes:helm.sh/v3:Release";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const CROSSPLANE_PKG = /^kubernetes:pkg\.crossplane\.io\/v1(beta1)?:(Provider|Function)$/;
 
 export const NECESSARY_ORDERING: NecessaryOrdering[] = [
@@ -256,9 +265,22 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     source: ["https://gitlab.com/gitlab-org/charts/gitlab/-/merge_requests/18"],
   },
   {
-    dependent: HELM, dependency: "aws:eks/addon:Addon", dependencyName: /coredns|vpc-cni|kube-proxy/,
-    reason: "pods get no network or DNS before the CNI, kube-proxy and coredns add-ons run",
+    dependent: HELM, dependency: "aws:eks/addon:Addon", dependencyName: /coredns|vpc-cni|kube-proxy|pod-identity/,
+    reason: "pods get no network, Service routing, DNS or Pod Identity credentials before the CNI, kube-proxy, coredns and Pod Identity agent add-ons run",
     source: ["https://github.com/terraform-aws-modules/terraform-aws-eks/issues/3001"],
+  },
+  {
+    dependent: INGRESS, dependency: HELM, dependencyName: /lbc|load-balancer/,
+    reason: "the load balancer controller's webhook vingress.elbv2.k8s.aws validates every Ingress with failurePolicy Fail: until its pods serve, the Ingress is refused (pulumi-kubernetes retries a create for 31 s only)",
+    source: [
+      "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/v3.5.0/helm/aws-load-balancer-controller/templates/webhook.yaml",
+      "https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/await.go",
+    ],
+  },
+  {
+    dependent: INGRESS, dependency: "aws:eks/addon:Addon", dependencyName: /coredns/,
+    reason: "Pulumi waits for the Ingress's status, which the controller writes after calling the AWS APIs it resolves through cluster DNS",
+    source: ["https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/ingress.go"],
   },
   {
     dependent: K8S_OBJECT, dependency: HELM, dependencyName: /crossplane/,
@@ -274,6 +296,11 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     dependent: /^kubernetes:(aws(\.m)?\.upbound\.io|aws\.crossplane\.io)\//, dependency: CROSSPLANE_PKG,
     reason: "ProviderConfig's CRD comes from the provider package, which must be Healthy first",
     source: ["https://github.com/crossplane/crossplane/issues/2182", "https://github.com/aws-ia/terraform-aws-eks-blueprints/pull/389"],
+  },
+  {
+    dependent: /^kubernetes:pkg\.crossplane\.io\/v1:Provider$/, dependency: "aws:eks/addon:Addon", dependencyName: /coredns/,
+    reason: "Pulumi waits for the Provider to be Healthy, and Crossplane's package manager resolves the package registry from inside its pod, through cluster DNS",
+    source: ["https://github.com/crossplane/crossplane/blob/v2.3.4/cluster/charts/crossplane/templates/deployment.yaml"],
   },
   {
     dependent: CROSSPLANE_PKG, dependency: /^kubernetes:pkg\.crossplane\.io\/v1beta1:DeploymentRuntimeConfig$|^aws:eks\/podIdentityAssociation:PodIdentityAssociation$|^aws:eks\/addon:Addon$/,
