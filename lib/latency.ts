@@ -137,7 +137,7 @@ export const LATENCY: LatencyRule[] = [
   {
     type: "kubernetes:helm.sh/v3:Release", name: /argo/, when: helmSkipsAwait, seconds: 60,
     source: [
-      "https://github.com/helm/helm/blob/v3.17.0/pkg/action/hooks.go",
+      "https://github.com/helm/helm/blob/v3.20.2/pkg/action/hooks.go",
       "https://github.com/argoproj/argo-helm/blob/argo-cd-10.1.1/charts/argo-cd/templates/redis-secret-init/job.yaml",
     ],
     note: "skipAwait still runs the chart's pre-install hook Job (redis-secret-init) and Helm waits for it to complete: one pull of the argocd image on a fresh node and a short run; estimate",
