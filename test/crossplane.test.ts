@@ -386,6 +386,10 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     for (const p of plan.all(PROVIDER)) expect(p.dependsOn).toEqual([release, runtime, coredns].sort());
   });
 
+  // Healthy, not Installed: the package manager marks a Provider Installed as soon as it has applied the
+  // active revision object, before that revision establishes its CRDs (crossplane v2.3.4
+  // internal/controller/pkg/manager/reconciler.go, MarkConditions(v1.Active()) after Apply), and the
+  // ProviderConfig kinds are CRDs of the family provider's package.
   test("provider configs wait for every provider (whose Healthy condition Pulumi awaits), not for the release alone", () => {
     const providers = plan.all(PROVIDER).map((p) => p.urn).sort();
     expect(plan.find(PROVIDER_CONFIG, "nixplane-crossplane-providerconfig").dependsOn).toEqual(providers);
