@@ -22,6 +22,17 @@ export const ARGOCD_FULLNAME = "argocd";
 export const ARGOCD_SERVER_SERVICE = `${ARGOCD_FULLNAME}-server`;
 export const ARGOCD_SERVER_HTTP_PORT = 80;
 export const REPOSITORY_SECRET_LABEL = { "argocd.argoproj.io/secret-type": "repository" };
+/**
+ * The release returns once Helm has applied the chart (CRDs, namespace, Services, workloads) and its
+ * pre-install hook Job (redis-secret-init, argo-helm charts/argo-cd/templates/redis-secret-init/job.yaml)
+ * has completed: Helm waits for hooks even without --wait (helm pkg/action/hooks.go, WatchUntilReady),
+ * while pulumi-kubernetes' `skipAwait` only turns off Helm's wait for the workloads
+ * (provider/pkg/provider/helm_release.go: `client.Wait = !SkipAwait`). Everything Pulumi creates after
+ * Argo CD needs its objects, not its pods Ready: the AppProject and Application need the CRDs, the
+ * repository Secret the namespace, the Ingress the `argocd-server` Service. Argo CD reconciles them once
+ * its pods run. The price: `pulumi up` no longer fails when Argo CD's pods never become Ready.
+ */
+export const ARGOCD_SKIP_AWAIT = true;
 /** Crossplane writes a ProviderConfigUsage per managed resource: noise Argo CD should never track. */
 export const PROVIDER_CONFIG_USAGE_GROUPS = ["aws.upbound.io", "aws.m.upbound.io"];
 
@@ -34,8 +45,10 @@ export interface SsoSettings {
 
 export interface ArgoCDArgs {
   /**
-   * What must exist before the chart's pods can run: the node groups and the CNI and DNS add-ons.
-   * Helm waits for the pods to be Ready, and nothing in the release's inputs refers to the nodes.
+   * What a pod needs to run: the node groups, the CNI, kube-proxy (see Cluster.podNetworkReady). The
+   * release is not awaited (ARGOCD_SKIP_AWAIT), but Helm still runs the chart's pre-install hook Job
+   * and waits for it to complete, and that Job's pod needs a node; nothing in the release's inputs
+   * refers to the nodes. Not cluster DNS: the Job talks to the API server by its ClusterIP.
    */
   schedulableAfter?: pulumi.Resource[];
   /** argo-cd chart version. Default from stacks/config.ts. */
@@ -176,6 +189,7 @@ function createArgoCD(name: string, args: ArgoCDArgs, parent: pulumi.Resource): 
     repositoryOpts: { repo: ARGOCD_CHART.repo },
     namespace: ARGOCD_NAMESPACE,
     createNamespace: true,
+    skipAwait: ARGOCD_SKIP_AWAIT,
     values: pulumi.all([args.ha ?? false, args.sso, args.url]).apply(([ha, sso, url]) => argocdValues({ ha, sso, url, tlsAtLoadBalancer: args.tlsAtLoadBalancer })),
   }, { parent, dependsOn: args.schedulableAfter ?? [] });
 

@@ -29,8 +29,26 @@ export interface ArgoCDEndpointArgs {
   validationZoneId?: pulumi.Input<string>;
   /** Who may reach the ALB (its security group). Default: the VPC's CIDR is not known here, so required. */
   allowedCidrs: pulumi.Input<string>[];
-  /** The Argo CD release and the controller's release: the Ingress needs both. */
+  /**
+   * What the Ingress waits for, and nothing else:
+   * - the load balancer controller's release (awaited: Ready means its webhook serves, main.go
+   *   AddReadyzCheck "ready-webhook"): its ValidatingWebhookConfiguration `vingress.elbv2.k8s.aws`
+   *   matches every Ingress with `failurePolicy: Fail` (aws-load-balancer-controller v3.5.0
+   *   helm/…/templates/webhook.yaml, values.yaml `ingressValdationFailurePolicy: Fail`), and
+   *   pulumi-kubernetes retries a refused create only for a missing namespace or kind, 6 tries over
+   *   31 s (provider/pkg/await/await.go Creation, pkg/retry/retry.go);
+   * - the Argo CD release, applied, not Ready: Pulumi's Ingress await needs the backend Service's
+   *   Endpoints object to exist, not Ready addresses, plus `status.loadBalancer.ingress`
+   *   (provider/pkg/await/ingress.go), and the namespace must exist;
+   * - cluster DNS: the controller writes that status after creating the ALB through the AWS APIs,
+   *   which it resolves through CoreDNS.
+   */
   after: pulumi.Resource[];
+  /**
+   * The cluster's provider, for the Ingress only: the component itself takes only the AWS provider, so
+   * the certificate and its DNS validation start with the deployment, not once the cluster exists.
+   */
+  kubernetesProvider: pulumi.ProviderResource;
 }
 
 export function validateArgoCDEndpointArgs(args: ArgoCDEndpointArgs): Problem[] {
@@ -113,7 +131,7 @@ function createArgoCDEndpoint(name: string, args: ArgoCDEndpointArgs, parent: pu
   const ingress = new k8s.networking.v1.Ingress(`${name}-ingress`, {
     metadata: manifest.apply((m) => m.metadata as k8s.types.input.meta.v1.ObjectMeta),
     spec: manifest.apply((m) => m.spec as k8s.types.input.networking.v1.IngressSpec),
-  }, { parent, dependsOn: args.after });
+  }, { parent, provider: args.kubernetesProvider, dependsOn: args.after });
   // Pulumi waits for the Ingress to get its load balancer's address; the record follows it.
   const loadBalancerHostname = ingress.status.loadBalancer.ingress.apply((i) => i?.[0]?.hostname ?? "");
   new aws.route53.Record(`${name}-dns`, { zoneId: args.hostedZoneId, name: host, type: "CNAME", ttl: DNS_TTL, records: [loadBalancerHostname] }, opts);

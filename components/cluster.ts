@@ -171,8 +171,13 @@ export class Cluster extends pulumi.ComponentResource {
   /** For the components that install into the cluster. */
   readonly kubernetesProvider: k8s.Provider;
   readonly nodeGroups: aws.eks.NodeGroup[];
-  /** Node groups plus the CNI and DNS add-ons: once these exist, pods can be scheduled and resolve names. */
-  readonly computeReady: pulumi.Resource[];
+  /**
+   * What a pod needs to run and reach the API server: the node groups, the CNI (an IP), kube-proxy (the
+   * `kubernetes` Service's ClusterIP) and the Pod Identity agent (credentials). Not cluster DNS.
+   */
+  readonly podNetworkReady: pulumi.Resource[];
+  /** The CoreDNS add-on: only what resolves names from inside a pod (registries, AWS APIs) waits for it. */
+  readonly clusterDns: pulumi.Resource;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     throwIfInvalid(CLUSTER_TYPE, validateClusterArgs(args));
@@ -190,7 +195,8 @@ export class Cluster extends pulumi.ComponentResource {
     this.kmsKeyArn = out.kmsKeyArn;
     this.kubernetesProvider = out.kubernetesProvider;
     this.nodeGroups = out.nodeGroups;
-    this.computeReady = out.computeReady;
+    this.podNetworkReady = out.podNetworkReady;
+    this.clusterDns = out.clusterDns;
     this.registerOutputs({
       clusterName: this.clusterName, endpoint: this.endpoint, certificateAuthority: this.certificateAuthority,
       oidcProviderArn: this.oidcProviderArn, oidcProviderUrl: this.oidcProviderUrl, clusterSecurityGroupId: this.clusterSecurityGroupId,
@@ -269,8 +275,8 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
   }, opts);
   new aws.iam.RolePolicyAttachment(`${name}-vpc-cni`, { role: cniRole.name, policyArn: CNI_POLICY_ARN }, opts);
   const vpcCni = addon("vpc-cni", { serviceAccountRoleArn: cniRole.arn });
-  addon("kube-proxy");
-  addon("eks-pod-identity-agent");
+  const kubeProxy = addon("kube-proxy");
+  const podIdentityAgent = addon("eks-pod-identity-agent");
 
   const nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: ec2AssumeRolePolicy() }, opts);
   NODE_ROLE_POLICIES.forEach((policyArn) => {
@@ -310,7 +316,8 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
     kmsKeyArn: key.arn,
     kubernetesProvider,
     nodeGroups,
-    computeReady: [...nodeGroups, vpcCni, coredns],
+    podNetworkReady: [...nodeGroups, vpcCni, kubeProxy, podIdentityAgent],
+    clusterDns: coredns,
   };
 }
 

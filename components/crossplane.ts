@@ -45,10 +45,18 @@ export type FunctionVersions = Record<keyof typeof FUNCTIONS, string>;
 
 export interface CrossplaneArgs {
   /**
-   * What must exist before the chart's pods can run: the node groups and the CNI and DNS add-ons.
-   * Helm waits for the pods to be Ready, and nothing in the release's inputs refers to the nodes.
+   * What a pod needs to run: the node groups, the CNI, kube-proxy (see Cluster.podNetworkReady). Helm
+   * waits for Crossplane's pods to be Ready, and nothing in the release's inputs refers to the nodes.
+   * Not cluster DNS: the `core init` container (which creates the pkg.crossplane.io CRDs) and the
+   * readiness probe (a TCP socket) only reach the API server by its ClusterIP (crossplane
+   * cluster/charts/crossplane/templates/deployment.yaml, cmd/crossplane/core/init.go at v2.3.4).
    */
   schedulableAfter?: pulumi.Resource[];
+  /**
+   * Cluster DNS (the CoreDNS add-on): the Providers are awaited until Healthy, and Crossplane's package
+   * manager resolves the package registry (xpkg.crossplane.io) from inside its pod, through CoreDNS.
+   */
+  packagePullAfter?: pulumi.Resource[];
   /** Name of the EKS cluster (Pod Identity associations and the data key's alias). */
   clusterName: pulumi.Input<string>;
   /** Crossplane chart version. Default from stacks/config.ts (2.3.4). */
@@ -239,7 +247,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     apiVersion: "pkg.crossplane.io/v1", kind: "Provider",
     metadata: { name: `provider-aws-${service}`, annotations: WAIT_FOR_HEALTHY },
     spec: { package: pulumi.output(args.providerVersion).apply((v) => providerPackage(service, v)), runtimeConfigRef: { name: RUNTIME_CONFIG_NAME } },
-  }, { parent, dependsOn: [release, runtime], retainOnDelete: true }));
+  }, { parent, dependsOn: [release, runtime, ...(args.packagePullAfter ?? [])], retainOnDelete: true }));
 
   const credentials = providerCredentials(args.providerAuth);
   // Retained: Crossplane holds a provider config with a finalizer while any managed resource uses it,

@@ -90,7 +90,13 @@ export function loadBalancerControllerValues(opts: { clusterName: string; region
 export interface LoadBalancerControllerArgs {
   clusterName: pulumi.Input<string>;
   vpcId: pulumi.Input<string>;
-  /** Node groups and CNI/DNS add-ons: the controller's pods need them. */
+  /**
+   * What a pod needs to run (Cluster.podNetworkReady): Helm waits for the controller's pods to be Ready.
+   * Not cluster DNS: with `vpcId` and `region` given the controller makes no AWS call before serving
+   * (pkg/aws/cloud.go at v3.5.0: getVpcID infers nothing), and Ready means its webhook server started
+   * (main.go: AddReadyzCheck "ready-webhook"). Reconciling an Ingress (AWS API calls by name) does
+   * need DNS: the Ingress waits for it (ArgoCDEndpointArgs.after).
+   */
   schedulableAfter?: pulumi.Resource[];
 }
 

@@ -146,7 +146,8 @@ export class Platform extends pulumi.ComponentResource {
     const activations = composedManagedResources();
     const crossplane = new Crossplane(`${name}-crossplane`, {
       clusterName: this.cluster.clusterName,
-      schedulableAfter: this.cluster.computeReady,
+      schedulableAfter: this.cluster.podNetworkReady,
+      packagePullAfter: [this.cluster.clusterDns],
       chartVersion: xp.chartVersion,
       replicas: xp.replicas,
       resources: xp.resources,
@@ -164,7 +165,7 @@ export class Platform extends pulumi.ComponentResource {
       readOnlyProviders: config.dr.readOnlyProviders,
     }, inCluster);
     const argocd = new ArgoCD(`${name}-argocd`, {
-      schedulableAfter: this.cluster.computeReady,
+      schedulableAfter: this.cluster.podNetworkReady,
       chartVersion: config.argocd.chartVersion,
       ha: config.argocd.ha,
       sso: config.argocd.sso,
@@ -175,15 +176,18 @@ export class Platform extends pulumi.ComponentResource {
     }, inCluster);
     let endpoint: ArgoCDEndpoint | undefined;
     if (config.argocd.url && config.ingress) {
-      const lbc = new LoadBalancerController(`${name}-lbc`, { clusterName: this.cluster.clusterName, vpcId: this.network.vpcId, schedulableAfter: this.cluster.computeReady }, inCluster);
+      const lbc = new LoadBalancerController(`${name}-lbc`, { clusterName: this.cluster.clusterName, vpcId: this.network.vpcId, schedulableAfter: this.cluster.podNetworkReady }, inCluster);
+      // Only the Ingress needs the cluster: the certificate's request and DNS validation start at once.
+      const awsOnly = { parent: this, providers: { aws: this.awsProvider } };
       endpoint = new ArgoCDEndpoint(`${name}-argocd-endpoint`, {
         url: config.argocd.url,
         hostedZoneId: config.ingress.hostedZoneId,
         validationZoneId: config.ingress.validationZoneId,
         certificateArn: config.ingress.certificateArn,
         allowedCidrs: config.ingress.allowedCidrs ?? [config.vpc.cidr],
-        after: [argocd.release, lbc.release],
-      }, inCluster);
+        after: [argocd.release, lbc.release, this.cluster.clusterDns],
+        kubernetesProvider: this.cluster.kubernetesProvider,
+      }, awsOnly);
     }
     const handoff = new GitOpsHandoff(`${name}-handoff`, {
       environment: gitopsEnvironment(config.environment, config.dr.sourceStack),

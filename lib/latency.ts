@@ -119,6 +119,11 @@ export const LATENCY: LatencyRule[] = [
     source: ["https://docs.aws.amazon.com/ebs/latest/userguide/ebs-copy-snapshot.html", "https://github.com/hashicorp/packer/issues/6536"],
     note: "cross-account promotion, same region: re-encrypting under the environment's own key makes a full (non-incremental) snapshot copy",
   },
+  {
+    type: "aws:route53/record:Record", seconds: 40,
+    source: ["https://github.com/hashicorp/terraform-provider-aws/pull/11300"],
+    note: "the provider waits for the change to be INSYNC: measured 'Creation complete after 37s' and 39s",
+  },
   { type: /^aws:s3\//, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html"], note: "buckets and bucket settings; estimate" },
 
   // ── IAM, KMS, logs ────────────────────────────────────────────────────────────────────────────
@@ -129,6 +134,14 @@ export const LATENCY: LatencyRule[] = [
   { type: /^aws:cloudwatch\/logGroup:LogGroup$/, seconds: 2, source: ["https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html"], note: "synchronous; estimate" },
 
   // ── In-cluster ────────────────────────────────────────────────────────────────────────────────
+  {
+    type: "kubernetes:helm.sh/v3:Release", name: /argo/, when: helmSkipsAwait, seconds: 60,
+    source: [
+      "https://github.com/helm/helm/blob/v3.20.2/pkg/action/hooks.go",
+      "https://github.com/argoproj/argo-helm/blob/argo-cd-10.1.1/charts/argo-cd/templates/redis-secret-init/job.yaml",
+    ],
+    note: "skipAwait still runs the chart's pre-install hook Job (redis-secret-init) and Helm waits for it to complete: one pull of the argocd image on a fresh node and a short run; estimate",
+  },
   { type: "kubernetes:helm.sh/v3:Release", when: helmSkipsAwait, seconds: 5, source: ["https://www.pulumi.com/registry/packages/kubernetes/api-docs/helm/v3/release/"], note: "skipAwait: only the apply" },
   {
     type: "kubernetes:helm.sh/v3:Release", name: /argo/, seconds: 240,
@@ -155,6 +168,11 @@ export const LATENCY: LatencyRule[] = [
     type: "kubernetes:argoproj.io/v1alpha1:Application", when: waitsForCondition, seconds: 180,
     source: ["https://argo-cd.readthedocs.io/en/stable/operator-manual/argocd-cm-yaml/", "https://github.com/argoproj/argo-cd/discussions/7597"],
     note: "first sync of the root app-of-apps; without a webhook Argo CD refreshes every timeout.reconciliation (default 180 s)",
+  },
+  {
+    type: "kubernetes:networking.k8s.io/v1:Ingress", seconds: 30,
+    source: ["https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/ingress.go", "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/docs/guide/ingress/spec.md"],
+    note: "Pulumi waits for status.loadBalancer.ingress, which the controller writes once it has created the ALB, its target group, listener and rules (CreateLoadBalancer returns the DNS name at once), plus 10 s for the backend's Endpoints to settle; estimate",
   },
   { type: /^kubernetes:/, seconds: 2, source: ["https://pulumi.com/blog/improving-kubernetes-management-with-pulumis-await-logic/"], note: "plain objects: created as soon as the API server accepts them" },
 
@@ -197,6 +215,7 @@ const K8S_OBJECT = /^kubernetes:(?!helm\.sh\/)/;
 const ANY_K8S = /^kubernetes:/;
 const HELM = "kubernetes:helm.sh/v3:Release";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const CROSSPLANE_PKG = /^kubernetes:pkg\.crossplane\.io\/v1(beta1)?:(Provider|Function)$/;
 
 export const NECESSARY_ORDERING: NecessaryOrdering[] = [
@@ -246,9 +265,22 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     source: ["https://gitlab.com/gitlab-org/charts/gitlab/-/merge_requests/18"],
   },
   {
-    dependent: HELM, dependency: "aws:eks/addon:Addon", dependencyName: /coredns|vpc-cni|kube-proxy/,
-    reason: "pods get no network or DNS before the CNI, kube-proxy and coredns add-ons run",
+    dependent: HELM, dependency: "aws:eks/addon:Addon", dependencyName: /coredns|vpc-cni|kube-proxy|pod-identity/,
+    reason: "pods get no network, Service routing, DNS or Pod Identity credentials before the CNI, kube-proxy, coredns and Pod Identity agent add-ons run",
     source: ["https://github.com/terraform-aws-modules/terraform-aws-eks/issues/3001"],
+  },
+  {
+    dependent: INGRESS, dependency: HELM, dependencyName: /lbc|load-balancer/,
+    reason: "the load balancer controller's webhook vingress.elbv2.k8s.aws validates every Ingress with failurePolicy Fail: until its pods serve, the Ingress is refused (pulumi-kubernetes retries a create for 31 s only)",
+    source: [
+      "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/v3.5.0/helm/aws-load-balancer-controller/templates/webhook.yaml",
+      "https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/await.go",
+    ],
+  },
+  {
+    dependent: INGRESS, dependency: "aws:eks/addon:Addon", dependencyName: /coredns/,
+    reason: "Pulumi waits for the Ingress's status, which the controller writes after calling the AWS APIs it resolves through cluster DNS",
+    source: ["https://github.com/pulumi/pulumi-kubernetes/blob/master/provider/pkg/await/ingress.go"],
   },
   {
     dependent: K8S_OBJECT, dependency: HELM, dependencyName: /crossplane/,
@@ -264,6 +296,11 @@ export const NECESSARY_ORDERING: NecessaryOrdering[] = [
     dependent: /^kubernetes:(aws(\.m)?\.upbound\.io|aws\.crossplane\.io)\//, dependency: CROSSPLANE_PKG,
     reason: "ProviderConfig's CRD comes from the provider package, which must be Healthy first",
     source: ["https://github.com/crossplane/crossplane/issues/2182", "https://github.com/aws-ia/terraform-aws-eks-blueprints/pull/389"],
+  },
+  {
+    dependent: /^kubernetes:pkg\.crossplane\.io\/v1:Provider$/, dependency: "aws:eks/addon:Addon", dependencyName: /coredns/,
+    reason: "Pulumi waits for the Provider to be Healthy, and Crossplane's package manager resolves the package registry from inside its pod, through cluster DNS",
+    source: ["https://github.com/crossplane/crossplane/blob/v2.3.4/cluster/charts/crossplane/templates/deployment.yaml"],
   },
   {
     dependent: CROSSPLANE_PKG, dependency: /^kubernetes:pkg\.crossplane\.io\/v1beta1:DeploymentRuntimeConfig$|^aws:eks\/podIdentityAssociation:PodIdentityAssociation$|^aws:eks\/addon:Addon$/,

@@ -26,6 +26,28 @@ describe("Argo CD of the prod stack (HA, SSO, private repository)", () => {
     });
   });
 
+  // pulumi-kubernetes provider/pkg/provider/helm_release.go: `client.Wait = !SkipAwait`, so the release
+  // returns once Helm has applied the chart and its pre-install hook Job has completed (helm
+  // pkg/action/hooks.go waits for hooks whatever --wait says; argo-helm charts/argo-cd
+  // templates/redis-secret-init/job.yaml is that hook). Everything after it needs objects, not pods:
+  test("the release is applied without awaiting Argo CD's pods; what follows needs its objects, and the root Application stays retained", () => {
+    const release = plan.find(RELEASE, "nixplane-argocd");
+    expect(release.inputs).toMatchObject({ skipAwait: true, createNamespace: true });
+    expect((release.inputs.values as any).crds).toEqual({ install: true, keep: true });
+    expect(release.inputs.atomic).toBeUndefined();
+    // The AppProject and root Application need the CRDs, the repository Secret the namespace, the
+    // Ingress the argocd-server Service: each waits for the release and is created as it returns.
+    const dependents = [
+      plan.find("kubernetes:argoproj.io/v1alpha1:AppProject", "nixplane-handoff-project"),
+      plan.find("kubernetes:argoproj.io/v1alpha1:Application", "nixplane-handoff-root"),
+      plan.find(SECRET, "nixplane-argocd-repository"),
+      plan.find("kubernetes:networking.k8s.io/v1:Ingress", "nixplane-argocd-endpoint-ingress"),
+    ];
+    for (const d of dependents) expect([d.name, d.dependsOn.includes(release.urn)]).toEqual([d.name, true]);
+    // Safety unchanged: deleting the root Application would prune what it synced.
+    expect(plan.find("kubernetes:argoproj.io/v1alpha1:Application", "nixplane-handoff-root").retainOnDelete).toBe(true);
+  });
+
   test("HA: two replicas of each stateless server and redis-ha", () => {
     expect(plan.find(RELEASE, "nixplane-argocd").inputs.values).toMatchObject({
       "redis-ha": { enabled: true },

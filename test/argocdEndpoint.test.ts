@@ -32,6 +32,19 @@ describe("prod serves Argo CD at argocd.url", () => {
     expect(LBC_CHART).toMatchObject({ version: "3.5.0", appVersion: "v3.5.0" });
   });
 
+  // The controller's webhook `vingress.elbv2.k8s.aws` validates every Ingress with failurePolicy Fail
+  // (aws-load-balancer-controller v3.5.0 helm/aws-load-balancer-controller/templates/webhook.yaml,
+  // values.yaml ingressValdationFailurePolicy) and pulumi-kubernetes retries a refused create for 31 s
+  // only (provider/pkg/await/await.go): the awaited controller release. Pulumi's Ingress await needs the
+  // backend Service's Endpoints object and the status the controller writes after its AWS calls
+  // (provider/pkg/await/ingress.go): the Argo CD release applied, and CoreDNS.
+  test("the Ingress waits for the controller's release, the Argo CD release and cluster DNS, and nothing else", () => {
+    const ingress = plan.find("kubernetes:networking.k8s.io/v1:Ingress", "nixplane-argocd-endpoint-ingress");
+    const expected = [plan.find(RELEASE, "nixplane-lbc"), plan.find(RELEASE, "nixplane-argocd"), plan.find("aws:eks/addon:Addon", "nixplane-cluster-coredns")].map((r) => r.urn).sort();
+    expect([...ingress.dependsOn].sort()).toEqual(expected);
+    expect(ingress.provider).toMatch(/\$pulumi:providers:kubernetes::nixplane-cluster-k8s::/);
+  });
+
   test("the Ingress asks for an internal ALB, HTTPS only with the validated certificate, to the Argo CD server's HTTP port", () => {
     const ingress = plan.find("kubernetes:networking.k8s.io/v1:Ingress", "nixplane-argocd-endpoint-ingress");
     const validation = plan.find("aws:acm/certificateValidation:CertificateValidation", "nixplane-argocd-endpoint-cert");

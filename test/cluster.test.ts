@@ -165,10 +165,41 @@ describe("IRSA trust policies", () => {
   });
 });
 
-describe("installs wait for schedulable nodes", () => {
-  test("both Helm releases depend on every node group and on the vpc-cni and coredns add-ons, and on nothing of each other", async () => {
-    const plan = await planStack("staging");
-    const ready = [...plan.all(NODE_GROUP), plan.find(ADDON, "nixplane-cluster-vpc-cni"), plan.find(ADDON, "nixplane-cluster-coredns")].map((r) => r.urn).sort();
-    for (const release of plan.all("kubernetes:helm.sh/v3:Release")) expect([release.name, release.dependsOn]).toEqual([release.name, ready]);
+describe("in-cluster installs wait for what their pods need, and no more (the bootstrap's critical path)", () => {
+  let plan: Plan;
+  beforeAll(async () => {
+    plan = await planStack("prod");
+  });
+  const podNetwork = () => [...plan.all(NODE_GROUP), ...["vpc-cni", "kube-proxy", "eks-pod-identity-agent"].map((a) => plan.find(ADDON, `nixplane-cluster-${a}`))].map((r) => r.urn);
+
+  // A pod needs a node, an IP (vpc-cni), the API server's ClusterIP (kube-proxy) and, for the Pod
+  // Identity users (the controller, the providers), the agent: Helm waits for pods (or, with
+  // skipAwait, for the chart's hook Jobs), and no input of a release names any of them.
+  test("every Helm release waits for the node groups and the vpc-cni, kube-proxy and Pod Identity agent add-ons", () => {
+    const releases = plan.all("kubernetes:helm.sh/v3:Release");
+    expect(releases.map((r) => r.name).sort()).toEqual(["nixplane-argocd", "nixplane-crossplane", "nixplane-lbc"]);
+    for (const release of releases) expect([release.name, release.dependsOn]).toEqual([release.name, expect.arrayContaining(podNetwork())]);
+  });
+
+  // Crossplane: `core init` (which creates the pkg CRDs) and a TCP startup probe reach only the API server
+  // (crossplane v2.3.4 cluster/charts/crossplane/templates/deployment.yaml, cmd/crossplane/core/init.go);
+  // the controller is Ready when its webhook serves (aws-load-balancer-controller v3.5.0 main.go
+  // AddReadyzCheck "ready-webhook") and, given vpcId and region, calls no AWS API first (pkg/aws/cloud.go);
+  // Argo CD's redis-secret-init hook Job talks to the API server (argo-helm charts/argo-cd
+  // templates/redis-secret-init/job.yaml). What resolves names waits for CoreDNS instead: the Providers
+  // and the Ingress.
+  test("no Helm release waits for CoreDNS, nor for another release", () => {
+    const coredns = plan.find(ADDON, "nixplane-cluster-coredns").urn;
+    const releases = plan.all("kubernetes:helm.sh/v3:Release");
+    for (const release of releases) {
+      expect([release.name, release.dependsOn.includes(coredns)]).toEqual([release.name, false]);
+      expect([release.name, release.dependsOn.filter((d) => releases.some((r) => r.urn === d))]).toEqual([release.name, []]);
+    }
+  });
+
+  // Kept: the CoreDNS add-on goes ACTIVE only once its pods run on a node, and the provider's waiter
+  // gives up after 20 min (terraform-provider-aws internal/service/eks/addon.go waitAddonCreated).
+  test("the CoreDNS add-on is created once the node groups exist", () => {
+    expect(plan.find(ADDON, "nixplane-cluster-coredns").dependsOn).toEqual(plan.all(NODE_GROUP).map((n) => n.urn).sort());
   });
 });

@@ -365,14 +365,31 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     expect(evaluate(policy, { action: "kms:Decrypt", resource: "arn:aws:kms:eu-west-1:777788889999:key/other" })).toBe("ImplicitDeny");
   });
 
+  // The pkg.crossplane.io CRDs are created by the chart's `core init` container, not by Helm
+  // (crossplane v2.3.4 cmd/crossplane/core/init.go, NewCoreCRDs): only the awaited release guarantees
+  // them, and pulumi-kubernetes retries a create against a missing kind for 31 s only
+  // (provider/pkg/await/await.go Creation, pkg/retry/retry.go).
   test("custom resources wait for the release that installs their CRDs, and nothing more", () => {
     const release = plan.find(RELEASE, "nixplane-crossplane").urn;
-    const runtime = plan.find(DRC, "nixplane-crossplane-runtime").urn;
     expect(plan.find(MRAP, "nixplane-crossplane-activations").dependsOn).toEqual([release]);
     for (const f of plan.all(FUNCTION)) expect(f.dependsOn).toEqual([release]);
-    for (const p of plan.all(PROVIDER)) expect(p.dependsOn).toEqual([release, runtime].sort());
   });
 
+  // Pulumi awaits each Provider until Healthy (WAIT_FOR_HEALTHY), and the package manager pulls the
+  // package from xpkg.crossplane.io from inside Crossplane's pod: the name resolves through CoreDNS.
+  // The release itself does not wait for CoreDNS (test/cluster.test.ts), so this edge is the Providers'.
+  test("Providers wait for the release, their runtime config and cluster DNS (the package pull), and nothing more", () => {
+    const release = plan.find(RELEASE, "nixplane-crossplane").urn;
+    const runtime = plan.find(DRC, "nixplane-crossplane-runtime").urn;
+    const coredns = plan.find("aws:eks/addon:Addon", "nixplane-cluster-coredns").urn;
+    expect(plan.all(PROVIDER).length).toBeGreaterThan(0);
+    for (const p of plan.all(PROVIDER)) expect(p.dependsOn).toEqual([release, runtime, coredns].sort());
+  });
+
+  // Healthy, not Installed: the package manager marks a Provider Installed as soon as it has applied the
+  // active revision object, before that revision establishes its CRDs (crossplane v2.3.4
+  // internal/controller/pkg/manager/reconciler.go, MarkConditions(v1.Active()) after Apply), and the
+  // ProviderConfig kinds are CRDs of the family provider's package.
   test("provider configs wait for every provider (whose Healthy condition Pulumi awaits), not for the release alone", () => {
     const providers = plan.all(PROVIDER).map((p) => p.urn).sort();
     expect(plan.find(PROVIDER_CONFIG, "nixplane-crossplane-providerconfig").dependsOn).toEqual(providers);

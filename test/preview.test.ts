@@ -53,10 +53,11 @@ describe("Crossplane and Argo CD install in parallel", () => {
     const argocd = plan.find(RELEASE, "nixplane-argocd");
     expect(waitsFor(plan, crossplane).has(argocd.urn)).toBe(false);
     expect(waitsFor(plan, argocd).has(crossplane.urn)).toBe(false);
-    // Each waits only for schedulable nodes: the node groups and the vpc-cni and coredns add-ons.
-    const computeReady = [...plan.all("aws:eks/nodeGroup:NodeGroup"), plan.find("aws:eks/addon:Addon", "nixplane-cluster-vpc-cni"), plan.find("aws:eks/addon:Addon", "nixplane-cluster-coredns")].map((r) => r.urn).sort();
-    expect(crossplane.dependsOn).toEqual(computeReady);
-    expect(argocd.dependsOn).toEqual(computeReady);
+    // Each waits only for what a pod needs (test/cluster.test.ts): the node groups and the vpc-cni,
+    // kube-proxy and Pod Identity agent add-ons.
+    const podNetwork = [...plan.all("aws:eks/nodeGroup:NodeGroup"), ...["vpc-cni", "kube-proxy", "eks-pod-identity-agent"].map((a) => plan.find("aws:eks/addon:Addon", `nixplane-cluster-${a}`))].map((r) => r.urn).sort();
+    expect([...crossplane.dependsOn].sort()).toEqual(podNetwork);
+    expect([...argocd.dependsOn].sort()).toEqual(podNetwork);
   });
 
   test("nothing of Crossplane waits for Argo CD and nothing of Argo CD waits for Crossplane", () => {

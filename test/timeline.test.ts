@@ -140,7 +140,20 @@ describe("latency model", () => {
 
   it("tells the Argo CD release from the Crossplane release by name", () => {
     expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-argocd")).seconds).toBe(240);
+    expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-argocd", { skipAwait: false })).seconds).toBe(240);
     expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-crossplane")).seconds).toBe(90);
+  });
+
+  it("charges an Argo CD release that skips the await for its pre-install hook Job, any other for the apply", () => {
+    // helm pkg/action/hooks.go waits for hook Jobs whatever --wait says; argo-cd's redis-secret-init is one.
+    expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-argocd", { skipAwait: true })).seconds).toBe(60);
+    expect(modelledSeconds(facts("kubernetes:helm.sh/v3:Release", "nixplane-lbc", { skipAwait: true })).seconds).toBe(5);
+  });
+
+  it("charges an Ingress for the load balancer status Pulumi awaits, and a Route 53 record for INSYNC", () => {
+    expect(modelledSeconds(facts("kubernetes:networking.k8s.io/v1:Ingress", "i")).seconds).toBe(30);
+    expect(modelledSeconds(facts("kubernetes:core/v1:Service", "s")).seconds).toBe(2);
+    expect(modelledSeconds(facts("aws:route53/record:Record", "r")).seconds).toBe(40);
   });
 
   it("gives components and providers no time and unlisted resources the default", () => {
@@ -158,6 +171,14 @@ describe("latency model", () => {
   it("cites a public source for every non-zero figure", () => {
     const { LATENCY } = jest.requireActual("../lib/latency") as typeof import("../lib/latency");
     expect(LATENCY.filter((r) => r.seconds !== 0 && r.source.length === 0)).toEqual([]);
+  });
+
+  it("allows the Ingress after the controller's release (its webhook) and CoreDNS, a Provider after CoreDNS (the package pull)", () => {
+    const ingress = { type: "kubernetes:networking.k8s.io/v1:Ingress" };
+    expect(necessaryOrdering(ingress, { type: "kubernetes:helm.sh/v3:Release", name: "nixplane-lbc" })?.reason).toMatch(/failurePolicy Fail/);
+    expect(necessaryOrdering(ingress, { type: "aws:eks/addon:Addon", name: "nixplane-cluster-coredns" })?.reason).toMatch(/cluster DNS/);
+    expect(necessaryOrdering(ingress, { type: "aws:eks/addon:Addon", name: "nixplane-cluster-kube-proxy" })).toBeUndefined();
+    expect(necessaryOrdering({ type: "kubernetes:pkg.crossplane.io/v1:Provider" }, { type: "aws:eks/addon:Addon", name: "nixplane-cluster-coredns" })?.reason).toMatch(/package registry/);
   });
 
   it("allows NAT after the internet gateway but not an S3 bucket after a NAT gateway", () => {
@@ -283,6 +304,43 @@ describe.each(STACKS)("the %s stack's deployment timeline", (stack) => {
     expect(steps.reduce((sum, s) => sum + s.entry.seconds, 0)).toBe(t.predicted);
     expect(steps.slice(1).filter((s, i) => s.wait?.on.urn !== steps[i].entry.urn)).toEqual([]);
     expect(t.predicted).toBe(t.programmed.total);
+  });
+});
+
+describe("prod's bootstrap: what starts when (the cuts of the critical path)", () => {
+  let t: Timeline;
+  beforeAll(async () => {
+    t = timelines.get("prod") ?? await runTimeline("prod");
+  });
+  const entry = (type: string, name: string) => {
+    const e = t.entries.find((x) => x.type === type && x.name === name);
+    if (!e) throw new Error(`no ${type} ${name} in prod's timeline`);
+    return e;
+  };
+  const nodesReady = () => Math.max(...t.entries.filter((e) => e.type === "aws:eks/nodeGroup:NodeGroup").map((e) => e.finish));
+  const coredns = () => entry("aws:eks/addon:Addon", "nixplane-cluster-coredns");
+
+  it("every Helm release is submitted when the nodes are Ready, not after CoreDNS", () => {
+    for (const name of ["nixplane-argocd", "nixplane-crossplane", "nixplane-lbc"]) expect([name, entry("kubernetes:helm.sh/v3:Release", name).start]).toEqual([name, nodesReady()]);
+    expect(coredns().finish).toBeGreaterThan(nodesReady());
+  });
+
+  it("the Argo CD release returns after its hook Job, and the handoff's Argo CD objects follow at once", () => {
+    const argocd = entry("kubernetes:helm.sh/v3:Release", "nixplane-argocd");
+    expect(argocd.seconds).toBe(60);
+    expect(entry("kubernetes:argoproj.io/v1alpha1:AppProject", "nixplane-handoff-project").start).toBe(argocd.finish);
+  });
+
+  it("the certificate is requested and validated from the first second, not once the cluster exists", () => {
+    expect(entry("aws:acm/certificate:Certificate", "nixplane-argocd-endpoint-cert").start).toBe(0);
+    expect(entry("aws:acm/certificateValidation:CertificateValidation", "nixplane-argocd-endpoint-cert").finish).toBeLessThan(entry("eks:index:Cluster", "nixplane-cluster-eks").finish);
+  });
+
+  it("the Providers start when both the Crossplane release and CoreDNS are done; the Ingress when the controller and CoreDNS are", () => {
+    const runtime = entry("kubernetes:pkg.crossplane.io/v1beta1:DeploymentRuntimeConfig", "nixplane-crossplane-runtime");
+    for (const p of t.entries.filter((e) => e.type === "kubernetes:pkg.crossplane.io/v1:Provider")) expect([p.name, p.start]).toEqual([p.name, Math.max(runtime.finish, coredns().finish)]);
+    const ingress = entry("kubernetes:networking.k8s.io/v1:Ingress", "nixplane-argocd-endpoint-ingress");
+    expect(ingress.start).toBe(Math.max(entry("kubernetes:helm.sh/v3:Release", "nixplane-lbc").finish, coredns().finish, entry("kubernetes:helm.sh/v3:Release", "nixplane-argocd").finish));
   });
 });
 
