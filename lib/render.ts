@@ -356,7 +356,8 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     if (p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite") {
       const v = patchValue(p, xr);
       if (!found(v)) {
-        if (p.policy?.fromFieldPath === "Optional") continue;
+        // fn.go: a missing source fails the XR only under Required; unset means Optional (GetFromFieldPathPolicy).
+        if (p.policy?.fromFieldPath !== "Required") continue;
         throw new RenderError(`environment patch ${i} (${p.type}): ${p.fromFieldPath ?? "a combine variable"} is not set on the XR`);
       }
       setPath(env, p.toFieldPath ?? "", v);

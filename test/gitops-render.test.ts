@@ -204,6 +204,14 @@ describe("the renderer follows function-patch-and-transform v0.10.8 and function
     xr.spec.region = "eu-central-1";
     expect(composed(render(OS, xr), "bucket").spec.forProvider.region).toBe("eu-central-1");
   });
+
+  test("an environment patch whose source is missing is skipped unless Required (fn.go; GetFromFieldPathPolicy defaults to Optional)", () => {
+    const comp = structuredClone(find("Composition", OS)) as any;
+    comp.spec.pipeline[1].input.environment.patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.notThere", toFieldPath: "xr.extra" });
+    expect(renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS).errors).toEqual([]);
+    comp.spec.pipeline[1].input.environment.patches[2].policy = { fromFieldPath: "Required" };
+    expect(renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS).errors).toEqual(["pipeline step 1 (resources, function-patch-and-transform): environment patch 2 (FromCompositeFieldPath): spec.notThere is not set on the XR"]);
+  });
 });
 
 describe("a WorkloadRole can be granted read of exactly its database's master secret", () => {
