@@ -321,7 +321,14 @@ describe("rebuild stubs are the objects the compositions compose", () => {
     }
     const r = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
     expect(r.errors).toEqual([]);
-    return r.resources.map((c) => ({ ...c.resource, metadata: { name: `${xr.metadata!.name}-g${++generated}`, ...c.resource.metadata, namespace: xr.metadata!.namespace } }) as ManagedObject);
+    return r.resources.map((c) => ({
+      ...c.resource,
+      metadata: {
+        name: `${xr.metadata!.name}-g${++generated}`, ...c.resource.metadata, namespace: xr.metadata!.namespace,
+        labels: { ...c.resource.metadata?.labels, "crossplane.io/composite": xr.metadata!.name },
+        annotations: { ...c.resource.metadata?.annotations, "crossplane.io/composition-resource-name": c.name },
+      },
+    }) as ManagedObject);
   });
   /** Record the lost cluster's resources, and return the rebuild's stubs. */
   const stubsOf = async (lostObjects: ManagedObject[]) => {
@@ -335,7 +342,8 @@ describe("rebuild stubs are the objects the compositions compose", () => {
     for (const o of lost) (byKind[keyOf(o)] ??= [[]])[0].push(o);
     const { ledger, unnamed } = await recordLedger(new FakeKube(byKind), { environment: "dev", clusterName: "nixplane-dev", nodeSecurityGroupId: nodeSg, kinds: Object.keys(byKind), now: new Date("2026-12-01T00:00:00Z") });
     expect(unnamed).toEqual([]);
-    return ledgerStubs(ledger).map(id).sort();
+    // What is stored is what the rebuild reads back (composedBy included).
+    return ledgerStubs(parseLedger(JSON.stringify(ledger), "test")).map(id).sort();
   };
   const adopted = (objects: ManagedObject[]) => objects.filter((o) => classify(keyOf(o), o, nodeSg)!.class !== "recreated-by-design").map(id).sort();
 
@@ -348,10 +356,30 @@ describe("rebuild stubs are the objects the compositions compose", () => {
     expect(stubs.some((s) => s.includes("SecurityGroupIngressRule"))).toBe(false);
   });
 
-  test("with generated names (no name patch) the stubs and the newly composed resources are different objects", async () => {
-    const stubs = await stubsOf(composedAll("Own", true));
-    const rebuilt = adopted(composedAll("Observe", true));
-    expect(stubs.filter((s) => rebuilt.includes(s))).toEqual([]);
+  test("a resource recorded under a generated name (composed before names were derived) is stubbed under the derived name", async () => {
+    const lost = composedAll("Own", true);
+    expect(lost.find((o) => o.kind === "Bucket")!.metadata.name).toMatch(/^assets-g\d+$/);
+    expect(await stubsOf(lost)).toEqual(adopted(composedAll("Observe")));
+  });
+
+  test("assessing finds a ledger entry by its stub's name: an AWS-assigned ID recorded under a generated name is adopted, not would-be-created", () => {
+    const entry = { kind: K.sg, apiVersion: EC2, kindName: "SecurityGroup", namespace: "team-a", name: "orders-x7k2p", externalName: "sg-0fedcba9876543210", class: "adopted-through-ledger" as const, composedBy: { xr: "orders", resource: "security-group" } };
+    const ledger: Ledger = { format: LEDGER_FORMAT, environment: "prod", clusterName: "c", recordedAt: "t", entries: [entry] };
+    const live = mr(EC2, "SecurityGroup", "team-a", "orders-security-group", { externalName: "sg-0fedcba9876543210", conditions: READY });
+    expect(assess(K.sg, live, ledger).outcome).toBe("adopted");
+    expect(assess(K.sg, live, { ...ledger, entries: [{ ...entry, composedBy: undefined }] }).outcome).toBe("would-be-created");
+  });
+
+  test("a malformed composedBy is refused when the ledger is read", () => {
+    const entry = { kind: "buckets.s3.aws.m.upbound.io", apiVersion: "s3.aws.m.upbound.io/v1beta1", kindName: "Bucket", namespace: "a", name: "b", externalName: "x", class: "adopted-by-name", composedBy: { xr: "assets" } };
+    expect(() => parseLedger(JSON.stringify({ format: LEDGER_FORMAT, environment: "dev", clusterName: "c", recordedAt: "t", entries: [entry] }), "s3://b/k"))
+      .toThrow("s3://b/k: invalid adoption ledger: entries[0].composedBy must be {xr, resource}, non-empty strings");
+  });
+
+  test("without the composite label and resource-name annotation, generated names give stubs that are not the composed objects", async () => {
+    const lost = composedAll("Own", true).map((o) => ({ ...o, metadata: { ...o.metadata, labels: {}, annotations: { ...o.metadata.annotations, "crossplane.io/composition-resource-name": "" } } }));
+    const rebuilt = adopted(composedAll("Observe"));
+    expect((await stubsOf(lost)).filter((s) => rebuilt.includes(s))).toEqual([]);
   });
 
   test("the rebuild's report names each resource's class, and its statefulness, from KIND_CLASSES (the one source the checker uses too)", async () => {
