@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 // The contract with gitops/ (names, data keys) is declared once, next to the checks that enforce it there.
 import { ARGOCD_PROJECT as PROJECT_NAME, ENVIRONMENT_CONFIG_NAME, IN_CLUSTER, PROJECT_RESOURCES, type ENVIRONMENT_KEYS } from "../lib/contract";
+import { ADOPTION_PHASES, type AdoptionPhase } from "../lib/dr/phase";
 import { throwIfInvalid, type Problem } from "./validate";
 
 export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
@@ -16,7 +17,9 @@ export const DEFAULT_ARGOCD_NAMESPACE = "argocd";
 type ListKeys = "privateSubnetIds" | "providerFamilies";
 type MapKeys = "tags";
 /** The data the compositions read, key for key: exactly lib/gitops.ts' ENVIRONMENT_KEYS. */
-export type EnvironmentData = { [K in (typeof ENVIRONMENT_KEYS)[number]]: K extends ListKeys ? string[] : K extends MapKeys ? Record<string, string> : string };
+export type EnvironmentData = {
+  [K in (typeof ENVIRONMENT_KEYS)[number]]: K extends ListKeys ? string[] : K extends MapKeys ? Record<string, string> : K extends "adoptionPhase" ? AdoptionPhase : string;
+};
 
 export interface GitOpsHandoffArgs {
   /** The environment; the root Application syncs `<path>/environments/<environment>`. */
@@ -41,6 +44,10 @@ export function validateHandoffArgs(args: GitOpsHandoffArgs): Problem[] {
   const problems: Problem[] = [];
   if (typeof args.path === "string" && (args.path.startsWith("/") || args.path.split("/").includes("..")))
     problems.push({ propertyPath: "path", reason: `"${args.path}" must be a relative path inside the repository` });
+  // The compositions map the phase to managementPolicies and fail on any other value; refuse it here first.
+  const phase = (args.environmentData as { adoptionPhase?: unknown } | undefined)?.adoptionPhase;
+  if (typeof phase === "string" && !(ADOPTION_PHASES as readonly string[]).includes(phase))
+    problems.push({ propertyPath: "environmentData.adoptionPhase", reason: `"${phase}" is not one of ${ADOPTION_PHASES.join(", ")}` });
   return problems;
 }
 

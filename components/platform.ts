@@ -4,6 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_ADOPTION_PHASE } from "../lib/dr/phase";
 import { gitopsEnvironment } from "../lib/gitopsLayout";
 import type { NixplaneConfig } from "../stacks/config";
 import { ArgoCD } from "./argocd";
@@ -212,6 +213,9 @@ export class Platform extends pulumi.ComponentResource {
         // The families installed: the admission policy of lib/providerFamilies.ts refuses a synced
         // Composition needing another (the deployed commit and gitops.revision have diverged).
         providerFamilies: providerServices(activations),
+        // Observe while `npm run dr -- rebuild|drill` looks, else Own (lib/dr/phase.ts): every
+        // composition takes each composed resource's managementPolicies from it.
+        adoptionPhase: config.dr.adoptionPhase ?? DEFAULT_ADOPTION_PHASE,
       },
     }, inCluster);
     return { crossplane, argocd, handoff, endpoint };

@@ -8,12 +8,15 @@ export const ENVIRONMENT_CONFIG_NAME = "nixplane";
 export const ENVIRONMENT_KEYS = [
   "environment", "namingPrefix", "region", "accountId", "vpcId", "privateSubnetIds", "nodeSecurityGroupId",
   "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags", "providerFamilies",
+  // lib/dr/phase.ts ADOPTION_PHASE_KEY: Observe or Own, the managementPolicies of every composed resource.
+  "adoptionPhase",
 ] as const;
 export type EnvironmentKey = (typeof ENVIRONMENT_KEYS)[number];
 /** JSON types of the contract's values (components/handoff.ts EnvironmentData types them for Pulumi). */
 export const ENVIRONMENT_KEY_TYPES: Record<EnvironmentKey, string> = {
   environment: "string", namingPrefix: "string", region: "string", accountId: "string", vpcId: "string", privateSubnetIds: "array",
   nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object", providerFamilies: "array",
+  adoptionPhase: "string",
 };
 
 export const ARGOCD_PROJECT = "nixplane";

@@ -10,6 +10,7 @@ import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolic
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
 import { providerFamiliesAdmissionPolicy, PROVIDER_FAMILIES_POLICY_NAME } from "./providerFamilies";
 import { renderAndJudge } from "./renderCheck";
+import { adoptionProblems, composedNameCollisions, isAdoptionPatch } from "./adoptionCheck";
 import { listStacks, readStackDoc } from "./stackFiles";
 
 export { composedKinds } from "./composedKinds";
@@ -168,6 +169,7 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, op
     else if (admission) checkAdmissionPolicy(obj, at);
     else if (xrGroups.has(groupOf(obj.apiVersion)) && doc.file.includes(`${path.sep}environments${path.sep}`)) checkEnvironmentXr(obj, at);
   }
+  for (const c of composedNameCollisions(docs.filter((d) => d.obj.kind === "Composition"))) problems.push({ kind: "Composition", ...c });
   checkShipsNamingPolicy(docs, xrds, problems);
   problems.push(...renderAndJudge(docs, registry, xrSchemas, options));
   return problems;
@@ -313,6 +315,7 @@ function checkComposition(comp: KubeObject, registry: CrdRegistry, xrSchemas: Ma
       const input = step.input;
       const envWrites = environmentWrites(input.environment?.patches ?? [], xrSchema, (p, m) => at(`spec.pipeline[${i}].input.environment.${p}`, m));
       const patchSets = new Map((input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
+      for (const p of adoptionProblems(input, registry)) at(`spec.pipeline[${i}].input.${p.path}`, p.message);
       (input.resources ?? []).forEach((res, r) =>
         checkComposedTemplate(res, { patchSets, registry, xrSchema, xrNamespaced, envWrites }, (p, m) => at(`spec.pipeline[${i}].input.resources[${r}].${p}`, m)));
     }
@@ -456,7 +459,7 @@ const NAME_ORIGINS = new Set([`env:${NAMING_PREFIX_KEY}`, "xr:metadata.namespace
 
 /**
  * No patch from user input into management policies, the permissions boundary, trust or names:
- * management policies are never patched; the boundary comes from the EnvironmentConfig only; trust
+ * management policies are patched only by the adoption patch (lib/adoptionCheck.ts); the boundary comes from the EnvironmentConfig only; trust
  * is the composition's text, with only the XR's namespace and DNS-label fields filled in; every name
  * comes from the naming contract (prefix, namespace, name), except external names AWS assigns, which
  * come from the XR's recorded `spec.adoption`.
@@ -465,8 +468,8 @@ function checkProtectedDestination(p: Patch, where: string, gk: string, adoption
   const to = normalise(p.toFieldPath ?? "");
   const reaches = (field: string) => field === to || field.startsWith(`${to}.`);
   const origins = patchOrigins(p, ctx.envWrites);
-  if (reaches("spec.managementPolicies")) {
-    here(`${where}.toFieldPath`, `no-patch-into-management-policies: ${p.toFieldPath} is written by a patch (from ${origins.join(", ")}); management policies are fixed in the base, without Delete`);
+  if (reaches("spec.managementPolicies") && !isAdoptionPatch(p)) {
+    here(`${where}.toFieldPath`, `no-patch-into-management-policies: ${p.toFieldPath} is written by a patch (from ${origins.join(", ")}); management policies come only from the adoption patchSets (lib/dr/phase.ts adoptionPatch), never with Delete`);
   }
   if (["spec.forProvider.permissionsBoundary", "spec.initProvider.permissionsBoundary"].some(reaches) && !(origins.length === 1 && origins[0] === "env:permissionsBoundaryArn")) {
     here(`${where}.toFieldPath`, `boundary-from-environment-only: ${p.toFieldPath} comes from ${origins.join(", ")}; the permissions boundary comes only from the EnvironmentConfig's permissionsBoundaryArn`);

@@ -200,8 +200,10 @@ export function applyTransform(t: Transform, input: unknown): unknown {
       }
     }
     case "map": {
-      if (typeof input !== "string") throw new RenderError(`map transform needs a string input, got ${goType(input)}`);
-      if (!(input in (t.map ?? {}))) throw new RenderError(`key ${JSON.stringify(input)} is not found in map`);
+      // transforms.go ResolveMap (v0.10.8): a string key; the value is JSON, so any type (a list of
+      // management policies included); a key not in the map is an error, which fails the XR.
+      if (typeof input !== "string") throw new RenderError(`type ${goType(input)} is not supported for map transform`);
+      if (!Object.prototype.hasOwnProperty.call(t.map ?? {}, input)) throw new RenderError(`key ${input} is not found in map`);
       return (t.map as Record<string, unknown>)[input];
     }
     case "math": {
@@ -303,7 +305,16 @@ function patchValue(p: Patch, from: unknown): unknown {
  * is the set of function names the platform installs: a step naming another function is reported and
  * the render stops there, as Crossplane's would.
  */
-export function renderComposition(composition: KubeObject, xr: KubeObject, environmentConfigs: Map<string, KubeObject>, installed: ReadonlySet<string>): RenderResult {
+export interface RenderOptions {
+  /**
+   * Names (in the composition) of composed resources that already exist. function-patch-and-transform
+   * v0.10.8 fn.go honours `policy.fromFieldPath: Required` only for a resource not yet created; for an
+   * existing one it warns and skips the patch, so the base's value stands. Default: none (a first render).
+   */
+  observed?: ReadonlySet<string>;
+}
+
+export function renderComposition(composition: KubeObject, xr: KubeObject, environmentConfigs: Map<string, KubeObject>, installed: ReadonlySet<string>, options: RenderOptions = {}): RenderResult {
   const result: RenderResult = { environment: { ...ENVIRONMENT_TYPE }, resources: [], skipped: [], errors: [] };
   const steps = ((composition.spec as { pipeline?: PipelineStep[] } | undefined)?.pipeline ?? []);
   const desired = new Map<string, Record<string, any>>();
@@ -325,7 +336,7 @@ export function renderComposition(composition: KubeObject, xr: KubeObject, envir
         }
         result.environment = { ...data, ...ENVIRONMENT_TYPE };
       } else if (fn === FN_PATCH_AND_TRANSFORM) {
-        renderPatchAndTransform(step, xr, result.environment, desired, result);
+        renderPatchAndTransform(step, xr, result.environment, desired, result, options.observed);
       }
     } catch (err) {
       if (!(err instanceof RenderError)) throw err;
@@ -337,7 +348,7 @@ export function renderComposition(composition: KubeObject, xr: KubeObject, envir
   return result;
 }
 
-function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record<string, unknown>, desired: Map<string, Record<string, any>>, result: RenderResult): void {
+function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record<string, unknown>, desired: Map<string, Record<string, any>>, result: RenderResult, observed?: ReadonlySet<string>): void {
   const input = step.input ?? {};
   // Environment paths the environment patches fill from the XR: a missing one is the XR's choice.
   const fromXr = (input.environment?.patches ?? []).filter((p) => p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" || p.type === "ToEnvironmentFieldPath").map((p) => p.toFieldPath ?? "");
@@ -345,7 +356,8 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     if (p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite") {
       const v = patchValue(p, xr);
       if (!found(v)) {
-        if (p.policy?.fromFieldPath === "Optional") continue;
+        // fn.go: a missing source fails the XR only under Required; unset means Optional (GetFromFieldPathPolicy).
+        if (p.policy?.fromFieldPath !== "Required") continue;
         throw new RenderError(`environment patch ${i} (${p.type}): ${p.fromFieldPath ?? "a combine variable"} is not set on the XR`);
       }
       setPath(env, p.toFieldPath ?? "", v);
@@ -374,7 +386,7 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
       if ((p.toFieldPath ?? "").includes("[*]")) throw new RenderError(`patch ${k} of ${JSON.stringify(name)} writes ${p.toFieldPath}: wildcard destinations are not modelled by the checker`);
       const v = patchValue(p, from);
       if (!found(v)) {
-        if (p.policy?.fromFieldPath === "Required") {
+        if (p.policy?.fromFieldPath === "Required" && !observed?.has(name)) {
           const sources = p.type?.startsWith("Combine") ? (p.combine?.variables ?? []).map((x) => x.fromFieldPath ?? "") : [p.fromFieldPath ?? ""];
           const missing = sources.filter((f) => !found(getPath(from, f)));
           const xrOwned = from === xr || missing.every((f) => fromXr.some((w) => f === w || f.startsWith(`${w}.`)));

@@ -12,6 +12,8 @@ import {
 } from "./gitops";
 import { NAMED_APIS, NAMING_PREFIX_KEY, apiNames, composedName, nameProblems, type NamedApi } from "./naming";
 import { getPath, found, renderComposition, type RenderedResource } from "./render";
+import { statefulKind } from "./adoptionCheck";
+import { ADOPTION_PHASES, ADOPTION_PHASE_KEY, composedResourceName, managementPoliciesFor, type AdoptionPhase } from "./dr/phase";
 
 /** Management policies a composed resource may have: never Delete (or `*`, which includes it). */
 const FORBIDDEN_POLICIES = ["Delete", "*"];
@@ -69,7 +71,7 @@ export function renderAndJudge(docs: GitopsDocument[], registry: CrdRegistry, xr
     for (const s of result.skipped) if (s.source === "environment") report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
     const names = new Set((NAMED_APIS as readonly string[]).includes(kind) ? Object.values(apiNames(kind as NamedApi, prefix, namespace, name)).map((n) => n.value) : []);
     const base = composedName(prefix, namespace, name);
-    for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false }, report);
+    for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrName: name, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false }, report);
   }
   for (const [, comp] of compositions) {
     if (!rendered.has(comp)) {
@@ -86,6 +88,7 @@ interface JudgeContext {
   /** Every name the naming contract derives for this XR (empty for APIs outside NAMED_APIS). */
   names: Set<string>;
   base: string;
+  xrName: string;
   xrNamespaced: boolean;
 }
 
@@ -106,6 +109,15 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
   const policies = mr.spec?.managementPolicies as unknown;
   if (!Array.isArray(policies)) at("spec.managementPolicies", "management-policies", "has no managementPolicies: it would default to [*], which deletes cloud data with the XR");
   else if (policies.some((p) => FORBIDDEN_POLICIES.includes(p))) at("spec.managementPolicies", "management-policies", `has ${JSON.stringify(policies)}: Delete (or *) would delete cloud data with the XR`);
+  // What the adoption phase of the environment rendered against must give (lib/dr/phase.ts).
+  const phase = ctx.envData[ADOPTION_PHASE_KEY];
+  const stateful = statefulKind(ctx.registry, String(mr.apiVersion), String(mr.kind));
+  if ((ADOPTION_PHASES as readonly unknown[]).includes(phase) && stateful !== undefined) {
+    const want = managementPoliciesFor(phase as AdoptionPhase, stateful);
+    if (JSON.stringify(policies) !== JSON.stringify(want)) at("spec.managementPolicies", "adoption-phase", `renders ${JSON.stringify(policies)} in phase ${String(phase)}; managementPoliciesFor(${String(phase)}, ${stateful}) is ${JSON.stringify(want)}`);
+  }
+  const wantName = composedResourceName(ctx.xrName, r.name);
+  if (mr.metadata?.name !== wantName) at("metadata.name", "composed-resource-name", `is named ${JSON.stringify(mr.metadata?.name)}, not ${JSON.stringify(wantName)} (<XR name>-<resource name>): Crossplane would generate a name, and a rebuild's ledger stub would not be the object composed`);
   const ref = mr.spec?.providerConfigRef;
   if (ref?.kind !== PROVIDER_CONFIG_REF.kind || ref?.name !== PROVIDER_CONFIG_REF.name || Object.keys(ref ?? {}).length !== 2) {
     at("spec.providerConfigRef", "provider-config-ref", `uses ${JSON.stringify(ref)}; composed resources use ClusterProviderConfig/default (the providers' keyless identity)`);

@@ -10,8 +10,11 @@ import { runStack } from "../lib/runStack";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { parseConfig } from "../stacks/config";
 import { cidrContains } from "../components/cidr";
-import { assess, blocking, DOES_NOT_EXIST, driftedFields } from "../lib/dr/assess";
-import { ADOPTION_CLASSES, classify, KIND_CLASSES } from "../lib/dr/classes";
+import { assess, blocking, DOES_NOT_EXIST, driftedFields, formatReport } from "../lib/dr/assess";
+import { ADOPTION_CLASSES, classify, EXTERNAL_NAME_ANNOTATION, KIND_CLASSES, type ManagedObject } from "../lib/dr/classes";
+import { ENVIRONMENT_CONFIG_NAME, INSTALLED_FUNCTIONS, loadGitops } from "../lib/gitops";
+import { renderComposition } from "../lib/render";
+import type { KubeObject } from "../lib/crds";
 import { drill, drillSettings } from "../lib/dr/drill";
 import { failover } from "../lib/dr/failover";
 import { LEDGER_FORMAT, ledgerObjectKey, ledgerStubs, loadLedger, parseLedger, recordLedger, storeLedger, type Ledger } from "../lib/dr/ledger";
@@ -69,11 +72,12 @@ describe("the adoption classes", () => {
     expect(classify(key, rule("sg-vpn"), "sg-oldnodes")!.class).toBe("adopted-through-ledger");
   });
 
-  test("the phases give Observe only, then ownership that never deletes stateful data", () => {
+  test("the phases give Observe only, then ownership that never deletes: stateful data, nor what the other cluster may own", () => {
     expect(managementPoliciesFor("Observe", true)).toEqual(["Observe"]);
-    expect(managementPoliciesFor("Own", true)).not.toContain("Delete");
-    expect(managementPoliciesFor("Own", true)).not.toContain("*");
-    expect(managementPoliciesFor("Own", false)).toEqual(["*"]);
+    expect(managementPoliciesFor("Observe", false)).toEqual(["Observe"]);
+    // Stateless kinds too (lib/dr/phase.ts STATELESS_OWN): adopted-by-name objects are shared by the old
+    // and the rebuilt cluster, and S3 sub-resources (versioning, public access block) guard data.
+    for (const stateful of [true, false]) expect(managementPoliciesFor("Own", stateful)).toEqual(["Observe", "Create", "Update", "LateInitialize"]);
     expect(() => parsePhase("Adopt", "nixplane:dr.adoptionPhase")).toThrow('nixplane:dr.adoptionPhase: adoption phase "Adopt" is not one of Observe, Own');
   });
 });
@@ -283,6 +287,111 @@ describe("dr rebuild", () => {
       return `urn:pulumi:${stack}::nixplane::${types.join("$")}::${e.name}`;
     };
     expect(entries.filter((e) => e.type === "kubernetes:argoproj.io/v1alpha1:Application").map(engineUrn)).toEqual([rootApplicationUrn(stack)]);
+  });
+});
+
+/**
+ * The ledger's stubs and the compositions agree on identity: a resource recorded from the lost cluster
+ * is re-created by the rebuild as a stub of the same apiVersion, kind, namespace and name as the
+ * resource the compositions compose for the same XR, so Crossplane (v2.3.4 composition_functions.go:
+ * a name the function sets is kept, and server-side apply with the XR as controller adopts an object
+ * that has none) takes the stub over instead of composing a second managed resource.
+ */
+describe("rebuild stubs are the objects the compositions compose", () => {
+  const docs = loadGitops(path.join(REPO_ROOT, "gitops"));
+  const registry = loadCrdRegistry(crdsDir());
+  const sample = docs.find((d) => d.obj.kind === "EnvironmentConfig")!.obj;
+  const nodeSg = String((sample.data as Record<string, unknown>).nodeSecurityGroupId);
+  const examples = docs.filter((d) => /^gitops\/apis\/[a-z]+\/example\.yaml$/.test(d.file)).map((d) => d.obj);
+  const compositionFor = (xr: KubeObject) => docs.find((d) => d.obj.kind === "Composition" && (d.obj.spec as any).compositeTypeRef.kind === xr.kind)!.obj;
+  const keyOf = (o: { apiVersion: string; kind: string }) => registry.resourceName(o.apiVersion, o.kind)!;
+  const id = (o: ManagedObject) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+  let generated = 0;
+  /**
+   * What Crossplane creates for every API's example in `phase`, as RenderComposedResourceMetadata and
+   * GenerateName do: namespaced like its XR, and named `<XR name>-<suffix>` when the function set no name.
+   * `withoutNames` drops the compositions' name patches (what they were before).
+   */
+  const composedAll = (phase: string, withoutNames = false): ManagedObject[] => examples.flatMap((xr) => {
+    const configs = new Map([[ENVIRONMENT_CONFIG_NAME, { ...sample, data: { ...(sample.data as object), adoptionPhase: phase } } as KubeObject]]);
+    let composition = compositionFor(xr);
+    if (withoutNames) {
+      composition = structuredClone(composition);
+      for (const t of (composition.spec as any).pipeline[1].input.resources) t.patches = t.patches.filter((p: any) => p.toFieldPath !== "metadata.name");
+    }
+    const r = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
+    expect(r.errors).toEqual([]);
+    return r.resources.map((c) => ({
+      ...c.resource,
+      metadata: {
+        name: `${xr.metadata!.name}-g${++generated}`, ...c.resource.metadata, namespace: xr.metadata!.namespace,
+        labels: { ...c.resource.metadata?.labels, "crossplane.io/composite": xr.metadata!.name },
+        annotations: { ...c.resource.metadata?.annotations, "crossplane.io/composition-resource-name": c.name },
+      },
+    }) as ManagedObject);
+  });
+  /** Record the lost cluster's resources, and return the rebuild's stubs. */
+  const stubsOf = async (lostObjects: ManagedObject[]) => {
+    const lost = lostObjects.map((o, i) => ({
+      ...o,
+      // What AWS assigned where the composition does not choose the external name.
+      metadata: { ...o.metadata, annotations: { [EXTERNAL_NAME_ANNOTATION]: `assigned-${i}`, ...o.metadata.annotations } },
+      status: { conditions: READY },
+    }));
+    const byKind: Record<string, ManagedObject[][]> = {};
+    for (const o of lost) (byKind[keyOf(o)] ??= [[]])[0].push(o);
+    const { ledger, unnamed } = await recordLedger(new FakeKube(byKind), { environment: "dev", clusterName: "nixplane-dev", nodeSecurityGroupId: nodeSg, kinds: Object.keys(byKind), now: new Date("2026-12-01T00:00:00Z") });
+    expect(unnamed).toEqual([]);
+    // What is stored is what the rebuild reads back (composedBy included).
+    return ledgerStubs(parseLedger(JSON.stringify(ledger), "test")).map(id).sort();
+  };
+  const adopted = (objects: ManagedObject[]) => objects.filter((o) => classify(keyOf(o), o, nodeSg)!.class !== "recreated-by-design").map(id).sort();
+
+  test("record from the lost cluster (Own), stub, and compose again (Observe): the same objects, for every adopted resource", async () => {
+    const stubs = await stubsOf(composedAll("Own"));
+    expect(stubs).toEqual(adopted(composedAll("Observe")));
+    // Names derived from the XR, not generated: `<XR name>-<resource name>`.
+    expect(stubs).toContain("s3.aws.m.upbound.io/v1beta1 Bucket team-checkout/assets-bucket");
+    // The node rule belongs to the lost cluster: recreated, no stub.
+    expect(stubs.some((s) => s.includes("SecurityGroupIngressRule"))).toBe(false);
+  });
+
+  test("a resource recorded under a generated name (composed before names were derived) is stubbed under the derived name", async () => {
+    const lost = composedAll("Own", true);
+    expect(lost.find((o) => o.kind === "Bucket")!.metadata.name).toMatch(/^assets-g\d+$/);
+    expect(await stubsOf(lost)).toEqual(adopted(composedAll("Observe")));
+  });
+
+  test("assessing finds a ledger entry by its stub's name: an AWS-assigned ID recorded under a generated name is adopted, not would-be-created", () => {
+    const entry = { kind: K.sg, apiVersion: EC2, kindName: "SecurityGroup", namespace: "team-a", name: "orders-x7k2p", externalName: "sg-0fedcba9876543210", class: "adopted-through-ledger" as const, composedBy: { xr: "orders", resource: "security-group" } };
+    const ledger: Ledger = { format: LEDGER_FORMAT, environment: "prod", clusterName: "c", recordedAt: "t", entries: [entry] };
+    const live = mr(EC2, "SecurityGroup", "team-a", "orders-security-group", { externalName: "sg-0fedcba9876543210", conditions: READY });
+    expect(assess(K.sg, live, ledger).outcome).toBe("adopted");
+    expect(assess(K.sg, live, { ...ledger, entries: [{ ...entry, composedBy: undefined }] }).outcome).toBe("would-be-created");
+  });
+
+  test("a malformed composedBy is refused when the ledger is read", () => {
+    const entry = { kind: "buckets.s3.aws.m.upbound.io", apiVersion: "s3.aws.m.upbound.io/v1beta1", kindName: "Bucket", namespace: "a", name: "b", externalName: "x", class: "adopted-by-name", composedBy: { xr: "assets" } };
+    expect(() => parseLedger(JSON.stringify({ format: LEDGER_FORMAT, environment: "dev", clusterName: "c", recordedAt: "t", entries: [entry] }), "s3://b/k"))
+      .toThrow("s3://b/k: invalid adoption ledger: entries[0].composedBy must be {xr, resource}, non-empty strings");
+  });
+
+  test("without the composite label and resource-name annotation, generated names give stubs that are not the composed objects", async () => {
+    const lost = composedAll("Own", true).map((o) => ({ ...o, metadata: { ...o.metadata, labels: {}, annotations: { ...o.metadata.annotations, "crossplane.io/composition-resource-name": "" } } }));
+    const rebuilt = adopted(composedAll("Observe"));
+    expect((await stubsOf(lost)).filter((s) => rebuilt.includes(s))).toEqual([]);
+  });
+
+  test("the rebuild's report names each resource's class, and its statefulness, from KIND_CLASSES (the one source the checker uses too)", async () => {
+    const rebuilt = composedAll("Observe").map((o) => ({ ...o, status: { conditions: READY } }));
+    const empty: Ledger = { format: LEDGER_FORMAT, environment: "dev", clusterName: "c", recordedAt: "t", nodeSecurityGroupId: nodeSg, entries: [] };
+    const assessments = rebuilt.map((o) => assess(keyOf(o), o, empty));
+    const report = formatReport(assessments);
+    for (const a of assessments) {
+      expect([a.id, a.class, a.stateful]).toEqual([a.id, classify(a.kind, rebuilt[assessments.indexOf(a)], nodeSg)!.class, KIND_CLASSES[a.kind].stateful]);
+      expect(report).toMatch(new RegExp(`${a.class} +${a.id.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}`));
+    }
+    expect(new Set(assessments.map((a) => a.class))).toEqual(new Set(ADOPTION_CLASSES));
   });
 });
 

@@ -2,7 +2,9 @@ import * as path from "node:path";
 import { crdsDir, loadCrdRegistry, type KubeObject } from "../lib/crds";
 import { ENVIRONMENT_CONFIG_NAME, INSTALLED_FUNCTIONS, schemaHasPath, stackFacts } from "../lib/gitops";
 import { applyTransform, renderComposition, sprintf, RenderError } from "../lib/render";
-import { DATABASES, DB, OBJECTSTORES, OS, WORKLOADROLES, WR, check, checkWith, onExample, resource, treeDocs } from "./gitopsHelpers";
+import { KIND_CLASSES } from "../lib/dr/classes";
+import { composedResourceName, managementPoliciesFor } from "../lib/dr/phase";
+import { DATABASES, DB, OBJECTSTORES, OS, WORKLOADROLES, WR, check, checkWith, onExample, resource, resources as resourcesOf, treeDocs } from "./gitopsHelpers";
 
 const find = (kind: string, name: string) => treeDocs().find((d) => d.obj.kind === kind && d.obj.metadata?.name === name)!.obj;
 const sample = () => treeDocs().find((d) => d.obj.kind === "EnvironmentConfig")!.obj;
@@ -10,6 +12,8 @@ const configsFor = (data: Record<string, unknown>) => new Map([[ENVIRONMENT_CONF
 const xrIn = (env: string, kind: string, name: string) => treeDocs().find((d) => d.file.includes(`environments/${env}/`) && d.obj.kind === kind && d.obj.metadata?.name === name)!.obj;
 const render = (composition: string, xr: KubeObject, data: Record<string, unknown> = {}) => renderComposition(find("Composition", composition), xr, configsFor(data), INSTALLED_FUNCTIONS);
 const composed = (r: ReturnType<typeof render>, name: string) => r.resources.find((x) => x.name === name)!.resource;
+/** The Own list in an adoption patchSet's map, to edit in a broken copy. */
+const ownPolicies = (o: any, set: string): string[] => o.spec.pipeline[1].input.patchSets.find((p: any) => p.name === set).patches[0].transforms[0].map.Own;
 
 describe("issue 13's failures, on what Crossplane composes", () => {
   test("team-checkout/assets in dev, staging and prod composes three bucket names, each under its environment's prefix (S3 names are global)", () => {
@@ -85,9 +89,10 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
     ]);
   });
 
-  test("management-policies: no Delete or * on what is composed", () => {
-    expect(onExample("objectstores", checkWith(OBJECTSTORES, "Composition", OS, (o) => { resource(o, "bucket").base.spec.managementPolicies = ["*"]; }))).toEqual([
-      'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: management-policies: Bucket has ["*"]: Delete (or *) would delete cloud data with the XR',
+  test("management-policies: no Delete or * on what is composed (here: Delete slipped into the adoption map)", () => {
+    expect(onExample("objectstores", checkWith(OBJECTSTORES, "Composition", OS, (o) => { ownPolicies(o, "adoption-stateful").push("Delete"); }))).toEqual([
+      'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: management-policies: Bucket has ["Observe","Create","Update","LateInitialize","Delete"]: Delete (or *) would delete cloud data with the XR',
+      'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: adoption-phase: Bucket renders ["Observe","Create","Update","LateInitialize","Delete"] in phase Own; managementPoliciesFor(Own, true) is ["Observe","Create","Update","LateInitialize"]',
     ]);
   });
 
@@ -148,7 +153,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       const docs = treeDocs().map((d) => {
         if (d.obj.kind === "Composition" && d.obj.metadata?.name === OS) {
           const o = structuredClone(d.obj) as any;
-          resource(o, "bucket").base.spec.managementPolicies = ["*"];
+          ownPolicies(o, "adoption-stateful").splice(0, 4, "*");
           return { file: d.file, obj: o };
         }
         if (d.file === "gitops/apis/objectstores/example.yaml") return { file, obj: d.obj };
@@ -157,7 +162,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       return check(docs).filter((p) => p.startsWith(`${file}: `)).map((p) => p.slice(file.length));
     };
     expect(broken("gitops/apis/objectstores/example.yaml")).toEqual(broken(path.join("gitops", "apis", "objectstores", "another-example.yaml")));
-    expect(broken("gitops/apis/objectstores/example.yaml")).toHaveLength(1);
+    expect(broken("gitops/apis/objectstores/example.yaml")).toHaveLength(2); // adoption-phase and management-policies
   });
 });
 
@@ -183,7 +188,7 @@ describe("the renderer follows function-patch-and-transform v0.10.8 and function
     const comp = structuredClone(find("Composition", OS)) as any;
     resource(comp, "lifecycle").patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.lifecycle.enabled", toFieldPath: "spec.forProvider.rule[*].status" });
     const r = renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS);
-    expect(r.errors).toEqual(['pipeline step 1 (resources, function-patch-and-transform): patch 7 of "lifecycle" writes spec.forProvider.rule[*].status: wildcard destinations are not modelled by the checker']);
+    expect(r.errors).toEqual(['pipeline step 1 (resources, function-patch-and-transform): patch 9 of "lifecycle" writes spec.forProvider.rule[*].status: wildcard destinations are not modelled by the checker']);
   });
 
   test("the environment is the referenced EnvironmentConfig's data; a missing one fails the XR", () => {
@@ -198,6 +203,14 @@ describe("the renderer follows function-patch-and-transform v0.10.8 and function
     expect(composed(render(OS, xr), "bucket").spec.forProvider.region).toBe("eu-west-1");
     xr.spec.region = "eu-central-1";
     expect(composed(render(OS, xr), "bucket").spec.forProvider.region).toBe("eu-central-1");
+  });
+
+  test("an environment patch whose source is missing is skipped unless Required (fn.go; GetFromFieldPathPolicy defaults to Optional)", () => {
+    const comp = structuredClone(find("Composition", OS)) as any;
+    comp.spec.pipeline[1].input.environment.patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.notThere", toFieldPath: "xr.extra" });
+    expect(renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS).errors).toEqual([]);
+    comp.spec.pipeline[1].input.environment.patches[2].policy = { fromFieldPath: "Required" };
+    expect(renderComposition(comp, find("ObjectStore", "assets"), configsFor({}), INSTALLED_FUNCTIONS).errors).toEqual(["pipeline step 1 (resources, function-patch-and-transform): environment patch 2 (FromCompositeFieldPath): spec.notThere is not set on the XR"]);
   });
 });
 
@@ -231,5 +244,78 @@ describe("a WorkloadRole can be granted read of exactly its database's master se
     const r = render(WR, xr);
     expect(r.resources.map((x) => x.name)).toEqual(["role", "policy", "attachment", "pod-identity-association"]);
     expect(r.skipped.map((s) => [s.name, s.source])).toEqual([["database-secret-policy", "composite"], ["database-secret-attachment", "composite"]]);
+  });
+});
+
+/**
+ * The adoption phase as function-patch-and-transform v0.10.8 renders it: transforms.go ResolveMap
+ * (a string key; the value is JSON, so a list; a key not in the map is an error) and fn.go (a
+ * `Required` source that is missing leaves a composed resource that does not exist yet out of the
+ * desired state, and is skipped with a warning for one that exists, whose base then stands).
+ */
+describe("the adoption phase: every API's example under Observe and Own", () => {
+  const registry = loadCrdRegistry(crdsDir());
+  const APIS = [["objectstores", OS], ["databases", DB], ["workloadroles", WR]] as const;
+  const example = (api: string) => treeDocs().find((d) => d.file === `gitops/apis/${api}/example.yaml`)!.obj;
+  const statefulOf = (mr: any) => KIND_CLASSES[registry.resourceName(mr.apiVersion, mr.kind)!].stateful;
+  const withoutPhase = () => {
+    const data = { ...(sample().data as Record<string, unknown>) };
+    delete data.adoptionPhase;
+    return new Map([[ENVIRONMENT_CONFIG_NAME, { ...sample(), data } as KubeObject]]);
+  };
+
+  test.each(APIS)("%s: Observe gives [Observe] to every composed resource, Own gives managementPoliciesFor(Own, stateful of its kind)", (api, composition) => {
+    const observe = render(composition, example(api), { adoptionPhase: "Observe" });
+    const own = render(composition, example(api), { adoptionPhase: "Own" });
+    expect([observe.errors, observe.skipped, own.errors, own.skipped]).toEqual([[], [], [], []]);
+    const templates = resourcesOf(find("Composition", composition)).map((t: any) => t.name);
+    expect(observe.resources.map((r) => r.name)).toEqual(templates);
+    for (const r of observe.resources) expect([r.name, r.resource.spec.managementPolicies]).toEqual([r.name, ["Observe"]]);
+    // Observe-only resources are valid too (the upjet CRDs' CEL rules relax required parameters under Observe).
+    for (const r of observe.resources) expect([r.name, registry.validate(r.resource, { requireName: false })]).toEqual([r.name, []]);
+    for (const r of own.resources) expect([r.name, r.resource.spec.managementPolicies]).toEqual([r.name, managementPoliciesFor("Own", statefulOf(r.resource))]);
+    for (const r of own.resources) expect(r.resource.spec.managementPolicies).not.toContain("Delete");
+  });
+
+  test("the stateful kinds (buckets, Aurora clusters) are the ones on adoption-stateful", () => {
+    const onStateful = APIS.flatMap(([, c]) => resourcesOf(find("Composition", c)).filter((t: any) => t.patches.some((p: any) => p.patchSetName === "adoption-stateful")).map((t: any) => `${c} ${t.name} ${t.base.kind}`));
+    expect(onStateful).toEqual([`${OS} bucket Bucket`, `${DB} cluster Cluster`]);
+  });
+
+  test.each(APIS)("%s: every composed resource is named <XR name>-<resource name> (composedResourceName), never generated", (api, composition) => {
+    const xr = example(api);
+    const r = render(composition, xr);
+    expect(r.resources.map((x) => x.resource.metadata?.name)).toEqual(r.resources.map((x) => composedResourceName(String(xr.metadata!.name), x.name)));
+  });
+
+  test("a missing phase fails closed: nothing new is composed, and what exists keeps its base [Observe], never the CRD default [*]", () => {
+    const first = renderComposition(find("Composition", OS), example("objectstores"), withoutPhase(), INSTALLED_FUNCTIONS);
+    expect(first.errors).toEqual([]);
+    expect(first.resources).toEqual([]);
+    expect(first.skipped.map((s) => [s.name, s.source])).toEqual(["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"].map((n) => [n, "environment"]));
+    expect(first.skipped[0].reason).toMatch(/policy.fromFieldPath Required and adoptionPhase is not set$/);
+    const existing = new Set(first.skipped.map((s) => s.name));
+    const later = renderComposition(find("Composition", OS), example("objectstores"), withoutPhase(), INSTALLED_FUNCTIONS, { observed: existing });
+    expect(later.resources.map((r) => [r.name, r.resource.spec.managementPolicies])).toEqual([...existing].map((n) => [n, ["Observe"]]));
+  });
+
+  test("the checker reports an EnvironmentConfig without the phase on every XR it would hold back", () => {
+    const without = treeDocs().map((d) => (d.obj.kind === "EnvironmentConfig" ? { file: d.file, obj: { ...d.obj, data: { ...(d.obj.data as object), adoptionPhase: undefined } } as KubeObject } : d));
+    const held = onExample("objectstores", check(without)).filter((p) => p.endsWith("has policy.fromFieldPath Required and adoptionPhase is not set"));
+    // Patch indices count the patchSets inlined, as fn.go's ComposedTemplates does.
+    expect(held[0]).toBe("gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket]: render: not composed: patch 5 (FromEnvironmentFieldPath) has policy.fromFieldPath Required and adoptionPhase is not set");
+    expect(held.map((p) => /resources\[([a-z-]+)\]/.exec(p)![1])).toEqual(["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"]);
+  });
+
+  test("a phase the map does not know fails the whole XR (ResolveMap: key not found), rather than composing anything", () => {
+    const r = render(OS, example("objectstores"), { adoptionPhase: "Adopt" });
+    expect(r.errors).toEqual(['pipeline step 1 (resources, function-patch-and-transform): key Adopt is not found in map']);
+  });
+
+  test("the map transform returns its JSON value, a list included; a missing key, inherited names included, and a non-string input are errors", () => {
+    const map = { type: "map", map: { Own: ["Observe", "Create"], Observe: ["Observe"] } };
+    expect(applyTransform(map, "Own")).toEqual(["Observe", "Create"]);
+    expect(() => applyTransform(map, "constructor")).toThrow(new RenderError("key constructor is not found in map"));
+    expect(() => applyTransform(map, 1)).toThrow(new RenderError("type int64 is not supported for map transform"));
   });
 });

@@ -4,6 +4,9 @@ import { FUNCTIONS } from "../components/crossplane";
 import { crdsDir, loadCrdRegistry, type KubeObject } from "../lib/crds";
 import { INSTALLED_FUNCTIONS, checkDocuments, composedKinds, formatProblem, generateComposites } from "../lib/gitops";
 import { namingAdmissionPolicy } from "../lib/naming";
+import { adoptionProblems, composedNameCollisions } from "../lib/adoptionCheck";
+import { KIND_CLASSES } from "../lib/dr/classes";
+import { adoptionPatch } from "../lib/dr/phase";
 import {
   DATABASES, DB, OBJECTSTORES, OS, WORKLOADROLES, WR, check, checkWith, gitopsDir, onExample, resource, resources, treeDocs,
 } from "./gitopsHelpers";
@@ -118,14 +121,14 @@ describe("static rules on compositions: each names a broken copy and passes the 
     const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
       resources(o)[0].patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.region", toFieldPath: "spec.managementPolicies[0]" });
     });
-    expect(problems.some((p) => p.includes("resources[0].patches[4].toFieldPath: no-patch-into-management-policies: spec.managementPolicies[0] is written by a patch (from xr:spec.region)"))).toBe(true);
+    expect(problems.some((p) => p.includes("resources[0].patches[6].toFieldPath: no-patch-into-management-policies: spec.managementPolicies[0] is written by a patch (from xr:spec.region)"))).toBe(true);
   });
 
   it("the permissions boundary comes from the EnvironmentConfig only", () => {
     const problems = checkWith(WORKLOADROLES, "Composition", WR, (o) => {
       resource(o, "role").patches.push({ type: "FromCompositeFieldPath", fromFieldPath: "spec.policyDocument", toFieldPath: "spec.forProvider.permissionsBoundary" });
     });
-    expect(problems).toContain(`${WORKLOADROLES}: Composition/${WR}: spec.pipeline[1].input.resources[0].patches[6].toFieldPath: boundary-from-environment-only: spec.forProvider.permissionsBoundary comes from xr:spec.policyDocument; the permissions boundary comes only from the EnvironmentConfig's permissionsBoundaryArn`);
+    expect(problems).toContain(`${WORKLOADROLES}: Composition/${WR}: spec.pipeline[1].input.resources[0].patches[8].toFieldPath: boundary-from-environment-only: spec.forProvider.permissionsBoundary comes from xr:spec.policyDocument; the permissions boundary comes only from the EnvironmentConfig's permissionsBoundaryArn`);
     expect(onExample("workloadroles", problems).some((p) => p.includes("resources[role].spec.forProvider.permissionsBoundary: permissions-boundary: Role must carry the platform boundary"))).toBe(true);
   });
 
@@ -161,6 +164,67 @@ describe("static rules on compositions: each names a broken copy and passes the 
       resources(o).push({ name: "policy", base: { apiVersion: "s3.aws.m.upbound.io/v1beta1", kind: "BucketPolicy", spec: { managementPolicies: ["Observe"], providerConfigRef: { kind: "ClusterProviderConfig", name: "default" }, forProvider: { policy: "{}" } } }, patches: [{ type: "PatchSet", patchSetName: "region" }, { type: "PatchSet", patchSetName: "bucket" }, { type: "PatchSet", patchSetName: "external-name" }] });
     });
     expect(problems).toContain(`${OBJECTSTORES}: Composition/${OS}: spec.pipeline[1].input.resources[6].base.kind: adoption-key-known: no adoption-key fact for s3.aws.m.upbound.io/BucketPolicy: add it to ADOPTION_KEYS from provider-upjet-aws config/externalname.go`);
+  });
+});
+
+/**
+ * The adoption phase (lib/dr/phase.ts, lib/adoptionCheck.ts): the YAML cannot drift from the library,
+ * no composed resource escapes the phase, and a stateful kind is never on the stateless set.
+ */
+describe("adoption-phase rules: each names a broken copy and passes the tree", () => {
+  const AT = `${OBJECTSTORES}: Composition/${OS}: spec.pipeline[1].input`;
+  const patchSet = (o: any, name: string) => o.spec.pipeline[1].input.patchSets.find((p: any) => p.name === name);
+  const adoptionRef = (o: any, res: string) => resource(o, res).patches.find((p: any) => String(p.patchSetName).startsWith("adoption-"));
+
+  it("a composed resource that applies neither patchSet is refused, and renders outside the phase", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
+      resource(o, "bucket").patches = resource(o, "bucket").patches.filter((p: any) => p.patchSetName !== "adoption-stateful");
+    });
+    expect(problems).toContain(`${AT}.resources[0].patches: adoption-phase: bucket (s3.aws.m.upbound.io/v1beta1/Bucket) applies none of the patchSets adoption-stateful, adoption-stateless; it must apply exactly one, so its managementPolicies follow the adoption phase`);
+    expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: adoption-phase: Bucket renders ["Observe"] in phase Own; managementPoliciesFor(Own, true) is ["Observe","Create","Update","LateInitialize"]');
+  });
+
+  it("applying both is refused too", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { resource(o, "versioning").patches.push({ type: "PatchSet", patchSetName: "adoption-stateful" }); });
+    expect(problems).toContain(`${AT}.resources[1].patches: adoption-phase: versioning (s3.aws.m.upbound.io/v1beta1/BucketVersioning) applies adoption-stateless and adoption-stateful of the patchSets adoption-stateful, adoption-stateless; it must apply exactly one, so its managementPolicies follow the adoption phase`);
+  });
+
+  it("Delete in the stateful map is refused: each patchSet is exactly adoptionPatch() of lib/dr/phase.ts", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { patchSet(o, "adoption-stateful").patches[0].transforms[0].map.Own.push("Delete"); });
+    expect(problems).toContain(`${AT}.patchSets[0].patches: adoption-phase: patchSet adoption-stateful must be exactly [${JSON.stringify(adoptionPatch(true))}] (lib/dr/phase.ts adoptionPatch: the map is managementPoliciesFor(phase, true)), is [{"type":"FromEnvironmentFieldPath","fromFieldPath":"adoptionPhase","toFieldPath":"spec.managementPolicies","policy":{"fromFieldPath":"Required"},"transforms":[{"type":"map","map":{"Observe":["Observe"],"Own":["Observe","Create","Update","LateInitialize","Delete"]}}]}]`);
+    // The drifted patch no longer counts as the adoption patch: it writes management policies like any other.
+    expect(problems.some((p) => p.includes("resources[0].patches[4] (patchSet adoption-stateful[0]).toFieldPath: no-patch-into-management-policies: spec.managementPolicies is written by a patch (from env:adoptionPhase)"))).toBe(true);
+  });
+
+  it("an Optional phase (a missing phase would keep whatever the base says) and a missing patchSet are refused", () => {
+    const optional = checkWith(OBJECTSTORES, "Composition", OS, (o) => { delete patchSet(o, "adoption-stateless").patches[0].policy; });
+    expect(optional.some((p) => p.startsWith(`${AT}.patchSets[1].patches: adoption-phase: patchSet adoption-stateless must be exactly`))).toBe(true);
+    const missing = checkWith(OBJECTSTORES, "Composition", OS, (o) => { o.spec.pipeline[1].input.patchSets = o.spec.pipeline[1].input.patchSets.filter((p: any) => p.name !== "adoption-stateless"); });
+    expect(missing).toContain(`${AT}.patchSets: adoption-phase: no patchSet adoption-stateless: it must be exactly ${JSON.stringify(adoptionPatch(false))} (lib/dr/phase.ts adoptionPatch)`);
+  });
+
+  it("a stateful kind (lib/dr/classes.ts) on the stateless patchSet is refused", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { adoptionRef(o, "bucket").patchSetName = "adoption-stateless"; });
+    expect(problems).toContain(`${AT}.resources[0].patches[4].patchSetName: adoption-stateful: bucket is s3.aws.m.upbound.io/v1beta1/Bucket, a stateful kind (lib/dr/classes.ts); it must apply adoption-stateful, not adoption-stateless`);
+    expect(KIND_CLASSES["buckets.s3.aws.m.upbound.io"].stateful).toBe(true);
+  });
+
+  it("a base other than [Observe] is refused: it is what an existing resource keeps when the phase is missing", () => {
+    const problems = checkWith(DATABASES, "Composition", DB, (o) => { resource(o, "cluster").base.spec.managementPolicies = ["*"]; });
+    expect(problems).toContain(`${DATABASES}: Composition/${DB}: spec.pipeline[1].input.resources[4].base.spec.managementPolicies: adoption-phase: cluster has ["*"] in its base; it must be ["Observe"], what an existing resource keeps when the environment has no phase (Required is not enforced once a resource exists)`);
+  });
+
+  it("a composed resource without the derived name is refused on what is rendered", () => {
+    const problems = checkWith(WORKLOADROLES, "Composition", WR, (o) => { resource(o, "role").patches = resource(o, "role").patches.filter((p: any) => p.toFieldPath !== "metadata.name"); });
+    expect(onExample("workloadroles", problems)).toEqual(['gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].metadata.name: composed-resource-name: Role is named undefined, not "checkout-api-role" (<XR name>-<resource name>): Crossplane would generate a name, and a rebuild\'s ledger stub would not be the object composed']);
+  });
+
+  it("a kind without an adoption class, and two compositions composing one kind under one resource name, are refused", () => {
+    const registry = loadCrdRegistry(crdsDir());
+    const input = { patchSets: [true, false].map((s) => ({ name: s ? "adoption-stateful" : "adoption-stateless", patches: [adoptionPatch(s)] })), resources: [{ name: "q", base: { apiVersion: "sqs.aws.m.upbound.io/v1beta1", kind: "Queue", spec: { managementPolicies: ["Observe"] } }, patches: [{ type: "PatchSet", patchSetName: "adoption-stateless" }] }] };
+    expect(adoptionProblems(input as any, registry)).toEqual([{ path: "resources[0].base.kind", message: "adoption-stateful: sqs.aws.m.upbound.io/v1beta1/Queue has no adoption class in lib/dr/classes.ts KIND_CLASSES, so nothing says whether it holds data" }]);
+    const comp = (name: string) => ({ file: `${name}.yaml`, obj: { kind: "Composition", metadata: { name }, spec: { pipeline: [{ input: { resources: [{ name: "role", base: { apiVersion: "iam.aws.m.upbound.io/v1beta1", kind: "Role" } }] } }] } } as KubeObject });
+    expect(composedNameCollisions([comp("a"), comp("b")])).toEqual([{ file: "b.yaml", name: "b", path: "spec.pipeline[0].input.resources[0].name", message: 'composed-resource-name: a also composes a Role named "role": two XRs of the same name in one namespace would compose the same object (<XR name>-role)' }]);
   });
 });
 

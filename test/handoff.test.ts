@@ -82,6 +82,8 @@ describe("GitOps handoff of the prod stack", () => {
       tags: { "cost-center": "platform-prod", owner: "platform-team", "data-classification": "confidential", "nixplane:environment": "prod", "managed-by": "crossplane" },
       // The families the program installed: the provider-families admission policy's parameter.
       providerFamilies: providerServices(composedManagedResources()),
+      // No rebuild under way: the compositions own what they compose.
+      adoptionPhase: "Own",
     });
     expect((data.privateSubnetIds as string[]).length).toBe(3);
   });
@@ -104,6 +106,24 @@ describe("GitOps handoff of the prod stack", () => {
     expect(locked.dependsOn).toEqual([argocd]);
     expect(plan.find(APPLICATION, "nixplane-handoff-root").dependsOn).toEqual([argocd, project.urn, locked.urn].sort());
     expect(plan.find(ENV_CONFIG, "nixplane-handoff-environment").dependsOn).toEqual([crossplane]);
+  });
+});
+
+describe("the adoption phase reaches the compositions through the EnvironmentConfig", () => {
+  const phaseOf = (plan: Plan) => (plan.find(ENV_CONFIG, "nixplane-handoff-environment").inputs.data as Record<string, unknown>).adoptionPhase;
+
+  test("dev, with no dr.adoptionPhase, is Own", async () => {
+    expect(phaseOf(await planStack("dev"))).toBe("Own");
+  });
+
+  test("a stack whose dr.adoptionPhase is Observe (what `npm run dr -- rebuild` sets) hands Observe over", async () => {
+    expect(phaseOf(await planStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ adoptionPhase: "Observe" }) } }))).toBe("Observe");
+  });
+
+  test("the component refuses a phase the compositions' map does not know, naming the key and the allowed values", () => {
+    const args = { environmentData: { adoptionPhase: "Adopt" } } as unknown as GitOpsHandoffArgs;
+    expect(validateHandoffArgs(args)).toEqual([{ propertyPath: "environmentData.adoptionPhase", reason: '"Adopt" is not one of Observe, Own' }]);
+    expect(validateHandoffArgs({ environmentData: { adoptionPhase: "Observe" } } as unknown as GitOpsHandoffArgs)).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
  * recreated by design, would be created, drifted (Git and AWS disagree), or not ready yet.
  */
 import { classify, EXTERNAL_NAME_ANNOTATION, type AdoptionClass, type ManagedObject } from "./classes";
-import { entryId, type Ledger } from "./ledger";
+import { stubName, type Ledger } from "./ledger";
 
 export const OUTCOMES = ["adopted", "recreated-by-design", "would-be-created", "drifted", "renamed", "not-ready"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -47,7 +47,8 @@ export function assess(kind: string, obj: ManagedObject, ledger: Ledger): Assess
   if (!kc) return { id, kind, class: "adopted-through-ledger", stateful: true, outcome: "not-ready", detail: "kind has no adoption class" };
   const base = { id, kind, class: kc.class, stateful: kc.stateful };
   if (kc.class === "recreated-by-design") return { ...base, outcome: "recreated-by-design" };
-  const recorded = ledger.entries.find((e) => entryId(e) === entryId({ kind, namespace: obj.metadata.namespace, name: obj.metadata.name }));
+  // The resource the rebuild's stub became: same kind and namespace, and the stub's name.
+  const recorded = ledger.entries.find((e) => e.kind === kind && (e.namespace ?? "") === (obj.metadata.namespace ?? "") && stubName(e) === obj.metadata.name);
   const live = obj.metadata.annotations?.[EXTERNAL_NAME_ANNOTATION];
   if (kc.class === "adopted-through-ledger" && !recorded) return { ...base, outcome: "would-be-created", detail: "missing from the ledger: AWS assigns its identifier, so nothing points it at the old resource" };
   if (recorded && live && live !== recorded.externalName) return { ...base, outcome: "renamed", detail: `external name ${live} differs from the ledger's ${recorded.externalName}` };

@@ -4,6 +4,7 @@
  * before anything syncs (as Observe-only stubs the compositions then take control of).
  */
 import { classify, EXTERNAL_NAME_ANNOTATION, KIND_CLASSES, type AdoptionClass, type ManagedObject } from "./classes";
+import { composedResourceName } from "./phase";
 import type { KubeClient, ObjectStore } from "./interfaces";
 
 export const LEDGER_FORMAT = "nixplane.io/adoption-ledger/v1";
@@ -20,7 +21,22 @@ export interface LedgerEntry {
   class: AdoptionClass;
   /** spec.forProvider.region: where Observe looks the resource up. */
   region?: string;
+  /**
+   * The XR that composed it and its name in the composition (Crossplane v2.3.4 composition_render.go:
+   * label `crossplane.io/composite`, annotation `crossplane.io/composition-resource-name`). The rebuild
+   * names the stub from them (stubName), so a resource created before composed names were derived, whose
+   * name was generated, is still the object the composition composes on the rebuilt cluster. The label
+   * holds the root XR's name (api.go APINamingConfigurator); nixplane's XRs are roots, since compositions
+   * compose only managed kinds with an adoption class.
+   */
+  composedBy?: { xr: string; resource: string };
 }
+
+export const COMPOSITE_LABEL = "crossplane.io/composite";
+export const COMPOSITION_RESOURCE_NAME_ANNOTATION = "crossplane.io/composition-resource-name";
+
+/** The name the rebuild's stub for an entry carries: the composed name the compositions derive, else the recorded name. */
+export const stubName = (e: Pick<LedgerEntry, "name" | "composedBy">) => (e.composedBy ? composedResourceName(e.composedBy.xr, e.composedBy.resource) : e.name);
 
 export interface Ledger {
   format: typeof LEDGER_FORMAT;
@@ -59,9 +75,12 @@ export async function recordLedger(kube: KubeClient, o: RecordOptions): Promise<
         continue;
       }
       const region = obj.spec?.forProvider?.region;
+      const xr = obj.metadata.labels?.[COMPOSITE_LABEL];
+      const resource = obj.metadata.annotations?.[COMPOSITION_RESOURCE_NAME_ANNOTATION];
       entries.push({
         kind, apiVersion: obj.apiVersion, kindName: obj.kind, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}), name: obj.metadata.name,
         externalName, class: classify(kind, obj, o.nodeSecurityGroupId)!.class, ...(typeof region === "string" ? { region } : {}),
+        ...(xr && resource ? { composedBy: { xr, resource } } : {}),
       });
     }
   }
@@ -83,6 +102,8 @@ export function parseLedger(text: string, source: string): Ledger {
   (Array.isArray(doc?.entries) ? doc.entries : []).forEach((e: any, i: number) => {
     for (const k of ["kind", "apiVersion", "kindName", "name", "externalName"]) if (typeof e?.[k] !== "string" || e[k] === "") problems.push(`entries[${i}].${k} must be a non-empty string`);
     if (!["adopted-by-name", "adopted-through-ledger", "recreated-by-design"].includes(e?.class)) problems.push(`entries[${i}].class is ${JSON.stringify(e?.class)}`);
+    if (e?.composedBy !== undefined && (typeof e.composedBy?.xr !== "string" || !e.composedBy.xr || typeof e.composedBy?.resource !== "string" || !e.composedBy.resource))
+      problems.push(`entries[${i}].composedBy must be {xr, resource}, non-empty strings`);
   });
   const seen = new Set<string>();
   (Array.isArray(doc?.entries) ? doc.entries : []).forEach((e: any, i: number) => {
@@ -111,7 +132,7 @@ export async function loadLedger(store: ObjectStore, bucket: string, environment
 }
 
 /**
- * The stubs a rebuild applies before Argo CD syncs: each adopted resource under its recorded name,
+ * The stubs a rebuild applies before Argo CD syncs: each adopted resource under its composed name (stubName),
  * pointing at its recorded external name, observe-only. A composition that composes the same name
  * takes control of the stub (it has no controller yet), keeping the annotation.
  */
@@ -119,7 +140,7 @@ export function ledgerStubs(ledger: Ledger): ManagedObject[] {
   return ledger.entries.filter((e) => e.class !== "recreated-by-design").map((e) => ({
     apiVersion: e.apiVersion,
     kind: e.kindName,
-    metadata: { name: e.name, ...(e.namespace ? { namespace: e.namespace } : {}), annotations: { [EXTERNAL_NAME_ANNOTATION]: e.externalName } },
+    metadata: { name: stubName(e), ...(e.namespace ? { namespace: e.namespace } : {}), annotations: { [EXTERNAL_NAME_ANNOTATION]: e.externalName } },
     spec: { managementPolicies: ["Observe"], forProvider: e.region ? { region: e.region } : {} },
   }));
 }

@@ -6,7 +6,7 @@
  */
 import { ADOPTION_PHASE_CONFIG } from "./phase";
 import { assess, blocking, countBy, formatReport, type Assessment } from "./assess";
-import { ledgerNamespaces, ledgerStubs, loadLedger, type Ledger } from "./ledger";
+import { ledgerNamespaces, ledgerStubs, loadLedger, stubName, type Ledger } from "./ledger";
 import type { Clock, KubeClient, ObjectStore, StackOps } from "./interfaces";
 
 export const PROJECT = "nixplane";
@@ -73,7 +73,7 @@ export async function observe(deps: ObserveDeps, o: ObserveOptions): Promise<Obs
     }
     const waiting = assessments.filter((a) => a.outcome === "not-ready");
     if ((synced && waiting.length === 0) || clock.now() >= deadline) {
-      const unclaimed = o.ledger.entries.filter((e) => !seen.has(`${e.kind}/${e.namespace ?? ""}/${e.name}`)).map((e) => `${e.kind} ${e.namespace ? `${e.namespace}/` : ""}${e.name}`);
+      const unclaimed = o.ledger.entries.filter((e) => !seen.has(`${e.kind}/${e.namespace ?? ""}/${stubName(e)}`)).map((e) => `${e.kind} ${e.namespace ? `${e.namespace}/` : ""}${stubName(e)}`);
       const problems = [
         ...(synced ? [] : [`the root Application ${ROOT_APPLICATION.name} is not Synced (${app?.status?.sync?.status ?? "absent"})`]),
         ...assessments.map(blocking).filter((p): p is string => p !== undefined),
