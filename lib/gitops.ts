@@ -62,6 +62,8 @@ export const ADOPTION_KEYS: Record<string, AdoptionKey> = {
   "s3.aws.m.upbound.io/BucketPublicAccessBlock": "chosen",
   "s3.aws.m.upbound.io/BucketOwnershipControls": "chosen",
   "s3.aws.m.upbound.io/BucketLifecycleConfiguration": "chosen",
+  "s3.aws.m.upbound.io/BucketReplicationConfiguration": "chosen", // IdentifierFromProvider: Terraform's ID is the source bucket
+  "rds.aws.m.upbound.io/GlobalCluster": "chosen", // aws_rds_global_cluster: ParameterAsIdentifier("global_cluster_identifier")
   "rds.aws.m.upbound.io/Cluster": "chosen", // aws_rds_cluster: ParameterAsIdentifier("cluster_identifier")
   "rds.aws.m.upbound.io/ClusterInstance": "chosen", // aws_rds_cluster_instance: ParameterAsIdentifier("identifier")
   "rds.aws.m.upbound.io/SubnetGroup": "chosen", // aws_db_subnet_group: NameAsIdentifier
@@ -80,16 +82,14 @@ export const NAME_FIELDS: Record<string, string[]> = {
   "s3.aws.m.upbound.io/BucketPublicAccessBlock": ["spec.forProvider.bucket"],
   "s3.aws.m.upbound.io/BucketOwnershipControls": ["spec.forProvider.bucket"],
   "s3.aws.m.upbound.io/BucketLifecycleConfiguration": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketReplicationConfiguration": ["spec.forProvider.bucket"],
   "rds.aws.m.upbound.io/Cluster": ["spec.forProvider.finalSnapshotIdentifier"],
   "rds.aws.m.upbound.io/ClusterInstance": ["spec.forProvider.clusterIdentifier"],
   "ec2.aws.m.upbound.io/SecurityGroup": ["spec.forProvider.name"],
   "iam.aws.m.upbound.io/RolePolicyAttachment": ["spec.forProvider.role"],
 };
-/**
- * The only services a composed role may trust, set by the composition (never from user input):
- * EKS Pod Identity. Extend this list, in review, for a service a composition must trust.
- */
-export const TRUSTED_SERVICES: readonly string[] = ["pods.eks.amazonaws.com"];
+/** The only services a composed role may trust (lib/trustedServices.ts: the list, with who needs each). */
+export { TRUSTED_SERVICES } from "./trustedServices";
 
 /** Composed IAM kinds whose ARN carries a path; the providers' policy covers only CROSSPLANE_IAM_PATH. */
 const IAM_PATHED = /^iam\.aws\.(m\.)?upbound\.io\/[^/]+\/(Role|Policy)$/;

@@ -121,7 +121,7 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
     if (!ok) at(field, "naming-contract", `is named ${JSON.stringify(value)}, not a name lib/naming.ts derives (${ctx.names.size > 0 ? [...new Set(ctx.names)].join(", ") : `${ctx.base}…`})`);
   }
 
-  const kmsKeyArn = ctx.envData.kmsKeyArn;
+  const kmsKeyArn = dataKeyFor(mr, ctx.envData);
   switch (gk) {
     case "s3.aws.m.upbound.io/Bucket": {
       const bucket = mr.metadata?.annotations?.["crossplane.io/external-name"];
@@ -154,6 +154,16 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
       if (getPath(mr, "spec.forProvider.path") !== CROSSPLANE_IAM_PATH) at("spec.forProvider.path", "iam-path", `must be under ${CROSSPLANE_IAM_PATH}`);
       break;
   }
+}
+
+/**
+ * The key a composed resource must be sealed with: the DR region's data key (EnvironmentConfig
+ * drKmsKeyArn) for a replica composed in drRegion, else the platform's data key.
+ */
+export function dataKeyFor(mr: Record<string, any>, envData: Record<string, unknown>): unknown {
+  const region = getPath(mr, "spec.forProvider.region");
+  const inDrRegion = typeof envData.drRegion === "string" && envData.drRegion !== "" && region === envData.drRegion && region !== envData.region;
+  return inDrRegion ? envData.drKmsKeyArn : envData.kmsKeyArn;
 }
 
 /** Why a rendered trust policy trusts more than the fixed list of services, or undefined. */
