@@ -41,6 +41,8 @@ export async function createProgram(loaded: LoadedConfig) {
     /** The node images copied to dr.region: what the DR region's stack (prod-dr) boots. */
     drNodeAmiIds: platform.nodeImage.drAmiIds,
     dataKeyArn: platform.crossplane?.kmsKeyArn,
+    /** The DR region's data key (dr.region): replicas composed from Git are sealed with it. */
+    drDataKeyArn: platform.crossplane?.drKmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane?.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane?.permissionsBoundaryArn,
     /** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */

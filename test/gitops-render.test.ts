@@ -30,9 +30,13 @@ describe("issue 13's failures, on what Crossplane composes", () => {
     const problems = check([...treeDocs(), { file, obj: store }, { file, obj: db }]).filter((p) => p.includes(": naming: "));
     expect(problems).toEqual([
       `${file}: ObjectStore/team-checkout/${long}: metadata.name: naming: bucket: S3 bucket name "acme-dev-team-checkout-${long}" (69 characters) breaks s3-bucket-length: must be 3 to 63 characters`,
+      // Names are immutable, so every XR keeps room for its DR replica (-dr) and replication role (-crr).
+      expect.stringContaining(`naming: replica-bucket: S3 bucket name "acme-dev-team-checkout-${long}-dr" (72 characters) breaks s3-bucket-length`),
+      expect.stringContaining(`naming: replication-role: IAM role name "acme-dev-team-checkout-${long}-crr" (73 characters) breaks iam-role-name-length`),
       ...["cluster", "instance-1", "instance-2"].map((r) => expect.stringContaining(`Database/team-checkout/orders.v2: metadata.name: naming: ${r}: RDS `)),
       expect.stringContaining("naming: parameter-group: RDS cluster parameter group name \"acme-dev-team-checkout-orders.v2\" (32 characters) breaks rds-parameter-group-characters"),
       expect.stringContaining("naming: final-snapshot: RDS snapshot identifier \"acme-dev-team-checkout-orders.v2-final\" (38 characters) breaks rds-snapshot-identifier-characters"),
+      ...["global-cluster", "dr-cluster", "dr-instance-1", "dr-parameter-group", "dr-final-snapshot"].map((r) => expect.stringContaining(`Database/team-checkout/orders.v2: metadata.name: naming: ${r}: RDS `)),
     ]);
   });
 
@@ -123,7 +127,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       trust.combine.string.fmt = trust.combine.string.fmt.replace('{"Service":"pods.eks.amazonaws.com"}', '{"AWS":"arn:aws:iam::999999999999:root"}');
     });
     expect(onExample("workloadroles", problems)).toEqual([
-      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com)',
+      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com, s3.amazonaws.com)',
     ]);
   });
 
@@ -131,7 +135,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
     const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { o.spec.pipeline[1].input.patchSets.find((s: any) => s.name === "bucket").patches[0].combine.string.fmt = "%s-%s-%s-v2"; });
     // Every S3 sub-resource names the bucket through that patch set; each is refused.
     expect(onExample("objectstores", problems).filter((p) => p.includes("naming-contract")).map((p) => /resources\[([^\]]+)\]/.exec(p)![1]))
-      .toEqual(["versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"]);
+      .toEqual(["versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle", "replication"]);
     expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[versioning].spec.forProvider.bucket: naming-contract: BucketVersioning is named "acme-dev-team-checkout-assets-v2", not a name lib/naming.ts derives (acme-dev-team-checkout-assets)');
   });
 

@@ -82,6 +82,10 @@ describe("GitOps handoff of the prod stack", () => {
       tags: { "cost-center": "platform-prod", owner: "platform-team", "data-classification": "confidential", "nixplane:environment": "prod", "managed-by": "crossplane" },
       // The families the program installed: the provider-families admission policy's parameter.
       providerFamilies: providerServices(composedManagedResources()),
+      // prod replicates to dr.region with the data key created there; no dr.privateSubnetIds yet.
+      drRegion: "eu-central-1",
+      drKmsKeyArn: await outputValue(outputs.drDataKeyArn),
+      drPrivateSubnetIds: [],
     });
     expect((data.privateSubnetIds as string[]).length).toBe(3);
   });
