@@ -394,7 +394,8 @@ function checkComposedTemplate(res: ComposedTemplate, ctx: TemplateContext, here
     if (check.fieldPath !== undefined && !schemaHasPath(mrSchema, check.fieldPath)) here(`readinessChecks[${i}].fieldPath`, `readiness-check-path: ${check.fieldPath} is not a field of ${String(base.kind)}: the check could never pass`);
   }
 
-  const envType = (key: string) => ctx.envWrites.get(normalise(key))?.type ?? ENVIRONMENT_KEY_TYPES[splitFieldPath(key)[0] as EnvironmentKey];
+  // A contract key's type is known; a path into it (`privateSubnetIds[1]`) is of an element's type, not modelled.
+  const envType = (key: string) => ctx.envWrites.get(normalise(key))?.type ?? (splitFieldPath(key).length === 1 ? ENVIRONMENT_KEY_TYPES[key as EnvironmentKey] : undefined);
   for (const { patch: p, where } of patches) {
     const xrSide = (fp: string | undefined, field: string) => {
       if (fp !== undefined && ctx.xrSchema && !schemaHasPath(ctx.xrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of the XR (not in its XRD schema)`);
