@@ -1,0 +1,189 @@
+/**
+ * Replication to dr.region (issue 15, "Rebuild after losing the region"): what the ObjectStore and
+ * Database compositions compose when an XR asks for it, rendered the way function-patch-and-transform
+ * v0.10.8 does (lib/render.ts) and judged by the checker against the provider-upjet-aws v2.6.0 CRDs in
+ * ../shared/crds/provider-aws (BucketReplicationConfiguration, GlobalCluster, Cluster).
+ */
+import { ENVIRONMENT_CONFIG_NAME, INSTALLED_FUNCTIONS, TRUSTED_SERVICES } from "../lib/gitops";
+import type { KubeObject } from "../lib/crds";
+import { renderComposition } from "../lib/render";
+import { trustProblem } from "../lib/renderCheck";
+import { apiNames } from "../lib/naming";
+import { TRUSTED_SERVICE_USES } from "../lib/trustedServices";
+import { evaluate } from "./iam";
+import { DATABASES, DB, OBJECTSTORES, OS, checkWith, onExample, resource, treeDocs } from "./gitopsHelpers";
+
+const find = (kind: string, name: string) => treeDocs().find((d) => d.obj.kind === kind && d.obj.metadata?.name === name)!.obj;
+const sample = () => treeDocs().find((d) => d.obj.kind === "EnvironmentConfig")!.obj;
+const configsFor = (data: Record<string, unknown>) => new Map([[ENVIRONMENT_CONFIG_NAME, { ...sample(), data: { ...(sample().data as object), ...data } } as KubeObject]]);
+const render = (composition: string, xr: KubeObject, data: Record<string, unknown> = {}) => renderComposition(find("Composition", composition), xr, configsFor(data), INSTALLED_FUNCTIONS);
+const byName = (r: ReturnType<typeof render>) => Object.fromEntries(r.resources.map((x) => [x.name, x.resource]));
+const withSpec = (xr: KubeObject, spec: Record<string, unknown>) => ({ ...xr, spec: { ...(xr.spec as object), ...spec } }) as KubeObject;
+const withoutReplication = (xr: KubeObject) => ({ ...xr, spec: Object.fromEntries(Object.entries(xr.spec as object).filter(([k]) => k !== "replication")) }) as KubeObject;
+
+const env = () => sample().data as Record<string, any>;
+const DR_NAMES = (api: "ObjectStore" | "Database") => apiNames(api, "acme-dev", "team-checkout", api === "ObjectStore" ? "assets" : "orders");
+
+describe("ObjectStore spec.replication: S3 cross-region replication to the DR region", () => {
+  const assets = () => find("ObjectStore", "assets");
+
+  test("composes a versioned, KMS-sealed, private replica named <prefix>-<ns>-<name>-dr in drRegion, and the CRR rule into it", () => {
+    const r = render(OS, assets());
+    expect(r.errors).toEqual([]);
+    const c = byName(r);
+    const replica = DR_NAMES("ObjectStore")["replica-bucket"].value;
+    expect(replica).toBe("acme-dev-team-checkout-assets-dr");
+    expect(c["replica-bucket"].metadata.annotations["crossplane.io/external-name"]).toBe(replica);
+    for (const n of ["replica-bucket", "replica-versioning", "replica-encryption", "replica-public-access-block", "replica-ownership-controls"]) {
+      expect([n, c[n].spec.forProvider.region]).toEqual([n, env().drRegion]);
+      expect([n, c[n].spec.managementPolicies]).toEqual([n, ["Observe", "Create", "Update", "LateInitialize"]]);
+    }
+    // S3 requires versioning on both sides of a replication rule.
+    expect(c.versioning.spec.forProvider.versioningConfiguration.status).toBe("Enabled");
+    expect(c["replica-versioning"].spec.forProvider.versioningConfiguration.status).toBe("Enabled");
+    expect(c["replica-encryption"].spec.initProvider.rule[0].applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: "aws:kms", kmsMasterKeyId: env().drKmsKeyArn });
+
+    const rule = c.replication.spec.forProvider.rule[0];
+    expect(c.replication.spec.forProvider.bucket).toBe("acme-dev-team-checkout-assets");
+    expect(c.replication.spec.forProvider.region).toBe(env().region);
+    expect(rule.status).toBe("Enabled");
+    // A delete in the primary never deletes the DR copy.
+    expect(rule.deleteMarkerReplication).toEqual({ status: "Disabled" });
+    expect(rule.sourceSelectionCriteria).toEqual({ sseKmsEncryptedObjects: { status: "Enabled" } });
+    expect(rule.destination).toEqual({ storageClass: "STANDARD", bucket: `arn:aws:s3:::${replica}`, encryptionConfiguration: { replicaKmsKeyId: env().drKmsKeyArn } });
+    expect(c.replication.spec.forProvider.roleSelector).toEqual({ matchControllerRef: true });
+  });
+
+  test("the replication role trusts s3.amazonaws.com only, from the composition's text, under /nixplane/ with the platform boundary", () => {
+    const c = byName(render(OS, assets()));
+    const role = c["replication-role"].spec.forProvider;
+    expect(JSON.parse(role.assumeRolePolicy)).toEqual({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "s3.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    expect(role.path).toBe("/nixplane/");
+    expect(role.permissionsBoundary).toBe(env().permissionsBoundaryArn);
+    expect(c["replication-role"].metadata.annotations["crossplane.io/external-name"]).toBe(DR_NAMES("ObjectStore")["replication-role"].value);
+    expect(TRUSTED_SERVICE_USES["s3.amazonaws.com"]).toMatch(/ObjectStore/);
+  });
+
+  test("the replication policy, as requests: reads this bucket's versions, writes replicas into its -dr bucket only", () => {
+    const policy = byName(render(OS, assets()))["replication-policy"].spec.forProvider.policy as string;
+    const s3 = (b: string) => `arn:aws:s3:::${b}`;
+    expect(evaluate(policy, { action: "s3:GetObjectVersionForReplication", resource: `${s3("acme-dev-team-checkout-assets")}/k` })).toBe("Allow");
+    expect(evaluate(policy, { action: "s3:ReplicateObject", resource: `${s3("acme-dev-team-checkout-assets-dr")}/k` })).toBe("Allow");
+    for (const other of ["acme-dev-team-checkout-other-dr", "attacker-bucket", "acme-dev-team-checkout-assets"]) {
+      expect([other, evaluate(policy, { action: "s3:ReplicateObject", resource: `${s3(other)}/k` })]).toEqual([other, "ImplicitDeny"]);
+    }
+    expect(evaluate(policy, { action: "s3:ReplicateDelete", resource: `${s3("acme-dev-team-checkout-assets-dr")}/k` })).toBe("ImplicitDeny");
+    expect(evaluate(policy, { action: "kms:Encrypt", resource: env().drKmsKeyArn })).toBe("Allow");
+    expect(evaluate(policy, { action: "kms:Decrypt", resource: env().kmsKeyArn })).toBe("Allow");
+  });
+
+  test("Replication Time Control, when asked for, sets the 15-minute replication time and its metrics", () => {
+    const rule = byName(render(OS, withSpec(assets(), { replication: { enabled: true, replicationTimeControl: true } }))).replication.spec.forProvider.rule[0];
+    expect(rule.destination.replicationTime).toEqual({ status: "Enabled", time: { minutes: 15 } });
+    expect(rule.destination.metrics).toEqual({ status: "Enabled", eventThreshold: { minutes: 15 } });
+    expect(byName(render(OS, assets())).replication.spec.forProvider.rule[0].destination.replicationTime).toBeUndefined();
+  });
+
+  test("enabled: false pauses the rule and keeps the replica; without spec.replication nothing of it is composed, and that is not a defect", () => {
+    const paused = byName(render(OS, withSpec(assets(), { replication: { enabled: false } })));
+    expect(paused.replication.spec.forProvider.rule[0].status).toBe("Disabled");
+    expect(paused["replica-bucket"]).toBeDefined();
+    const plain = render(OS, withoutReplication(assets()));
+    expect(plain.errors).toEqual([]);
+    expect(plain.resources.map((x) => x.name)).toEqual(["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"]);
+    expect(new Set(plain.skipped.map((s) => s.source))).toEqual(new Set(["composite"]));
+  });
+
+  test("an environment without dr.region fails the XR (the DR region's regexp matches nothing), instead of composing a bucket in no region", () => {
+    const r = render(OS, assets(), { drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] });
+    expect(r.errors).toEqual([expect.stringMatching(/regexp .* had no matches for ""/)]);
+    // The same XR without replication renders in such an environment.
+    expect(render(OS, withoutReplication(assets()), { drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] }).errors).toEqual([]);
+  });
+});
+
+describe("the checker judges the replicas like every composed resource (each rule shown failing on a broken copy)", () => {
+  test("crd-schema: the rendered BucketReplicationConfiguration is validated against its v2.6.0 CRD (rule is required)", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { delete resource(o, "replication").base.spec.forProvider.rule; resource(o, "replication").patches = resource(o, "replication").patches.filter((p: any) => !String(p.toFieldPath ?? "").startsWith("spec.forProvider.rule")); });
+    expect(onExample("objectstores", problems)).toEqual([expect.stringContaining("resources[replication]")]);
+    expect(onExample("objectstores", problems)[0]).toContain("spec.forProvider.rule is a required parameter");
+  });
+
+  test("encrypted-with-platform-key: a replica sealed with the primary region's key is refused (it must be the DR region's)", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
+      const p = resource(o, "replica-encryption").patches.find((x: any) => x.fromFieldPath === "drKmsKeyArn");
+      p.fromFieldPath = "kmsKeyArn";
+    });
+    expect(onExample("objectstores", problems)).toEqual([expect.stringContaining(`resources[replica-bucket].metadata.annotations: encrypted-with-platform-key: Bucket "acme-dev-team-checkout-assets-dr" is not encrypted with SSE-KMS under the platform key ${env().drKmsKeyArn}`)]);
+  });
+
+  test("trust-from-fixed-list: a replication role trusting any other service is refused; the list is lib/trustedServices.ts", () => {
+    expect(TRUSTED_SERVICES).toEqual(["pods.eks.amazonaws.com", "s3.amazonaws.com"]);
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
+      const f = resource(o, "replication-role").base.spec.forProvider;
+      f.assumeRolePolicy = f.assumeRolePolicy.replace("s3.amazonaws.com", "lambda.amazonaws.com");
+    });
+    expect(onExample("objectstores", problems)).toEqual([expect.stringContaining("resources[replication-role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts lambda.amazonaws.com")]);
+    expect(trustProblem(JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: ["s3.amazonaws.com", "batchoperations.s3.amazonaws.com"] }, Action: "sts:AssumeRole" }] }))).toMatch(/trusts batchoperations\.s3\.amazonaws\.com/);
+  });
+
+  test("names-from-naming-contract: the replica's name comes from the prefix, namespace and name only", () => {
+    const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
+      const ps = o.spec.pipeline[1].input.patchSets.find((x: any) => x.name === "replica-external-name");
+      ps.patches[0].combine.variables[2].fromFieldPath = "region";
+    });
+    expect(problems.some((p) => p.includes("names-from-naming-contract") && p.includes("patchSet replica-external-name"))).toBe(true);
+  });
+
+  test("management-policies: a replica with Delete is refused", () => {
+    const problems = checkWith(DATABASES, "Composition", DB, (o) => { resource(o, "dr-cluster").base.spec.managementPolicies = ["*"]; });
+    expect(onExample("databases", problems)).toEqual([expect.stringContaining("resources[dr-cluster].spec.managementPolicies: management-policies: Cluster has [\"*\"]")]);
+  });
+});
+
+describe("Database spec.replication: an Aurora global cluster and a secondary in the DR region", () => {
+  const orders = () => find("Database", "orders");
+
+  test("the global cluster is named like the database, in the primary region, its source the primary cluster (by label), never deleted", () => {
+    const r = render(DB, orders());
+    expect(r.errors).toEqual([]);
+    const c = byName(r);
+    const g = c["global-cluster"];
+    expect(g.metadata.annotations["crossplane.io/external-name"]).toBe(DR_NAMES("Database")["global-cluster"].value);
+    expect(g.spec.forProvider.region).toBe(env().region);
+    expect(g.spec.forProvider).toMatchObject({ deletionProtection: true, forceDestroy: false });
+    // The selector picks the primary: the DR cluster shares the controller but not the label.
+    const selector = g.spec.forProvider.sourceDbClusterIdentifierSelector;
+    expect(selector.matchControllerRef).toBe(true);
+    const matches = (o: any) => Object.entries(selector.matchLabels).every(([k, v]) => o.metadata?.labels?.[k] === v);
+    expect(r.resources.filter((x) => x.resource.kind === "Cluster" && matches(x.resource)).map((x) => x.name)).toEqual(["cluster"]);
+  });
+
+  test("the secondary joins that global cluster in drRegion, sealed with the DR key, in the DR subnets, with one reader", () => {
+    const c = byName(render(DB, orders()));
+    const names = DR_NAMES("Database");
+    const dr = c["dr-cluster"].spec;
+    expect(c["dr-cluster"].metadata.annotations["crossplane.io/external-name"]).toBe(names["dr-cluster"].value);
+    expect(dr.forProvider).toMatchObject({
+      region: env().drRegion, globalClusterIdentifier: names["global-cluster"].value, storageEncrypted: true, deletionProtection: true,
+      dbSubnetGroupName: names["dr-subnet-group"].value, dbClusterParameterGroupName: names["dr-parameter-group"].value, finalSnapshotIdentifier: names["dr-final-snapshot"].value,
+      engine: "aurora-postgresql", engineVersion: "16.4",
+    });
+    expect(dr.initProvider).toEqual({ kmsKeyId: env().drKmsKeyArn });
+    // A secondary takes the primary's master user: setting one would be refused by RDS.
+    expect(dr.forProvider.masterUsername).toBeUndefined();
+    expect(dr.forProvider.manageMasterUserPassword).toBeUndefined();
+    expect(c["dr-subnet-group"].spec.initProvider.subnetIds).toEqual(env().drPrivateSubnetIds);
+    expect(c["dr-instance-1"].spec.forProvider).toMatchObject({ clusterIdentifier: names["dr-cluster"].value, region: env().drRegion, publiclyAccessible: false });
+    for (const n of ["global-cluster", "dr-cluster", "dr-subnet-group", "dr-parameter-group", "dr-instance-1"]) expect([n, c[n].spec.managementPolicies.includes("Delete")]).toEqual([n, false]);
+  });
+
+  test("without DR subnets (dr.privateSubnetIds) the secondary is not composed; without dr.region the XR fails", () => {
+    const noSubnets = render(DB, orders(), { drPrivateSubnetIds: [] });
+    expect(noSubnets.errors).toEqual([]);
+    expect(noSubnets.skipped.map((s) => [s.name, s.source])).toEqual([["dr-subnet-group", "environment"], ["dr-cluster", "environment"], ["dr-instance-1", "environment"]]);
+    expect(noSubnets.skipped[0].reason).toContain("drPrivateSubnetIds[1]");
+    expect(render(DB, orders(), { drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] }).errors).toEqual([expect.stringMatching(/regexp .* had no matches for ""/)]);
+    expect(render(DB, withoutReplication(orders())).resources.some((x) => /^(global|dr-)/.test(x.name))).toBe(false);
+  });
+});
