@@ -11,7 +11,14 @@ import { trustProblem } from "../lib/renderCheck";
 import { apiNames } from "../lib/naming";
 import { TRUSTED_SERVICE_USES } from "../lib/trustedServices";
 import { evaluate } from "./iam";
-import { DATABASES, DB, OBJECTSTORES, OS, checkWith, onExample, resource, treeDocs } from "./gitopsHelpers";
+import { DATABASES, DB, OBJECTSTORES, OS, checkWith, gitopsDir, onExample, resource, treeDocs } from "./gitopsHelpers";
+import { parseConfig, ConfigError } from "../stacks/config";
+import { rawStackValues } from "../lib/stackConfig";
+import { listStacks } from "../lib/stackFiles";
+import { drTarget } from "../lib/dr/target";
+import { drClusterOf, failover } from "../lib/dr/failover";
+import { KIND_CLASSES, RECOVERY_OBJECTIVES } from "../lib/dr/classes";
+import { composedKinds } from "../lib/composedKinds";
 
 const find = (kind: string, name: string) => treeDocs().find((d) => d.obj.kind === kind && d.obj.metadata?.name === name)!.obj;
 const sample = () => treeDocs().find((d) => d.obj.kind === "EnvironmentConfig")!.obj;
@@ -185,5 +192,68 @@ describe("Database spec.replication: an Aurora global cluster and a secondary in
     expect(noSubnets.skipped[0].reason).toContain("drPrivateSubnetIds[1]");
     expect(render(DB, orders(), { drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] }).errors).toEqual([expect.stringMatching(/regexp .* had no matches for ""/)]);
     expect(render(DB, withoutReplication(orders())).resources.some((x) => /^(global|dr-)/.test(x.name))).toBe(false);
+  });
+});
+
+
+describe("where each stack's data is replicated to (lib/dr/target.ts)", () => {
+  const config = (stack: string) => parseConfig(rawStackValues(stack));
+
+  test("prod replicates to its dr.region; dev and staging have no DR region, so their EnvironmentConfig's DR keys are empty", () => {
+    expect(drTarget(config("prod"))).toEqual({ mode: "replicate", region: "eu-central-1" });
+    expect(drTarget(config("dev"))).toEqual({ mode: "none", region: "" });
+    expect(drTarget(config("staging"))).toEqual({ mode: "none", region: "" });
+  });
+
+  test("a rebuild stack runs in its source's DR region: the replicas are there, so the same XRs derive the same -dr names and adopt them", () => {
+    const rebuilds = listStacks().map((s) => [s, config(s)] as const).filter(([, c]) => c.dr.sourceStack);
+    expect(rebuilds.map(([s]) => s)).toEqual(["prod-dr"]);
+    for (const [stack, c] of rebuilds) {
+      const source = config(c.dr.sourceStack!);
+      expect([stack, drTarget(c)]).toEqual([stack, { mode: "in-dr-region", region: source.dr.region }]);
+      expect([stack, c.naming.prefix]).toEqual([stack, source.naming.prefix]);
+    }
+  });
+
+  test("dr.privateSubnetIds needs dr.region and real subnet IDs; every bad key is named", () => {
+    const raw = rawStackValues("dev") as Record<string, any>;
+    expect(() => parseConfig({ ...raw, dr: { privateSubnetIds: ["subnet-0a1b2c3d4e5f60001"] } })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...raw, dr: { privateSubnetIds: ["subnet-0a1b2c3d4e5f60001"] } })).toThrow(/dr\.privateSubnetIds.*needs dr\.region/);
+    expect(() => parseConfig({ ...raw, dr: { region: "eu-central-1", privateSubnetIds: ["vpc-0a1b2c3d"] } })).toThrow(/is not a subnet ID/);
+    expect(parseConfig({ ...raw, dr: { region: "eu-central-1", privateSubnetIds: ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"] } }).dr.privateSubnetIds).toHaveLength(2);
+  });
+});
+
+describe("classes and recovery objectives of the replicated kinds (lib/dr/classes.ts)", () => {
+  test("the replica bucket, the replication rule and the global cluster are adopted by name; the global cluster holds state", () => {
+    expect(KIND_CLASSES["bucketreplicationconfigurations.s3.aws.m.upbound.io"]).toMatchObject({ class: "adopted-by-name", stateful: false });
+    expect(KIND_CLASSES["globalclusters.rds.aws.m.upbound.io"]).toMatchObject({ class: "adopted-by-name", stateful: true, externalName: 'ParameterAsIdentifier("global_cluster_identifier")' });
+    expect(KIND_CLASSES["buckets.s3.aws.m.upbound.io"].class).toBe("adopted-by-name");
+  });
+
+  test("every stateful kind the compositions compose says what a region loss costs it (RPO, RTO, mechanism, source)", () => {
+    const stateful = composedKinds(gitopsDir).filter((k) => KIND_CLASSES[k]?.stateful);
+    expect(stateful.length).toBeGreaterThan(0);
+    expect(stateful.filter((k) => !RECOVERY_OBJECTIVES[k])).toEqual([]);
+    for (const o of Object.values(RECOVERY_OBJECTIVES)) for (const f of ["mechanism", "rpo", "rto", "source"] as const) expect(o[f].length).toBeGreaterThan(0);
+  });
+});
+
+describe("dr failover promotes what the Database composition composed", () => {
+  test("the global cluster's id is the database's name; its -dr member in the DR region is the one promoted", async () => {
+    const names = apiNames("Database", "acme-prod", "team-checkout", "orders");
+    expect(drClusterOf(names["global-cluster"].value)).toBe(names["dr-cluster"].value);
+    const arn = (region: string, id: string) => `arn:aws:rds:${region}:777788889999:cluster:${id}`;
+    const calls: string[] = [];
+    const rds = {
+      describeGlobalCluster: async () => ({ members: [
+        { arn: arn("eu-west-1", names.cluster.value), region: "eu-west-1", writer: true },
+        { arn: arn("eu-central-1", "acme-prod-team-checkout-orders-reporting"), region: "eu-central-1", writer: false },
+        { arn: arn("eu-central-1", names["dr-cluster"].value), region: "eu-central-1", writer: false },
+      ] }),
+      promote: async (id: string, target: string, mode: string) => { calls.push(`${mode} ${id} ${target}`); },
+    };
+    await failover(rds, { globalClusterId: names["global-cluster"].value, toRegion: "eu-central-1", allowDataLoss: true }, () => undefined);
+    expect(calls).toEqual([`failover acme-prod-team-checkout-orders ${arn("eu-central-1", "acme-prod-team-checkout-orders-dr")}`]);
   });
 });
