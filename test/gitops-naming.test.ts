@@ -25,11 +25,11 @@ describe("the naming contract", () => {
   test("AWS's rules, each named: S3 length and dots, RDS dots and double hyphens, IAM role length", () => {
     const rules = (api: NamedApi, ns: string, name: string) => nameProblems(api, "acme-dev", ns, name).map((p) => `${p.resource}:${p.rule}`);
     expect(rules("ObjectStore", "team-checkout", "assets")).toEqual([]);
-    // The replica's -dr makes the base's limit 60 (S3's 63), the replication role's -crr 61 (IAM's 64).
+    // The replica's -dr (S3's 63) and the replication role's -crr (IAM's 64) both make the base's limit 60.
     expect(rules("ObjectStore", "team-checkout", "a".repeat(41))).toEqual(["bucket:s3-bucket-length", "replica-bucket:s3-bucket-length", "replication-role:iam-role-name-length"]); // 64 characters
-    expect(rules("ObjectStore", "team-checkout", "a".repeat(38))).toEqual(["replica-bucket:s3-bucket-length"]); // 61 + -dr
+    expect(rules("ObjectStore", "team-checkout", "a".repeat(38))).toEqual(["replica-bucket:s3-bucket-length", "replication-role:iam-role-name-length"]); // 61 + -dr, 61 + -crr
     expect(rules("ObjectStore", "team-checkout", "a".repeat(37))).toEqual([]); // 60 + -dr = 63
-    expect(rules("ObjectStore", "team-checkout", "my.assets")).toEqual(["bucket:s3-bucket-characters"]);
+    expect(rules("ObjectStore", "team-checkout", "my.assets")).toEqual(["bucket:s3-bucket-characters", "replica-bucket:s3-bucket-characters"]);
     expect(rules("ObjectStore", "team-checkout", "assets-s3alias")).toEqual(["bucket:s3-bucket-reserved-suffix"]);
     expect(rules("Database", "team-checkout", "orders--v2")).toEqual([
       "cluster:rds-cluster-identifier-hyphens", "instance-1:rds-instance-identifier-hyphens", "instance-2:rds-instance-identifier-hyphens",

@@ -136,7 +136,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
     // Every S3 sub-resource names the bucket through that patch set; each is refused.
     expect(onExample("objectstores", problems).filter((p) => p.includes("naming-contract")).map((p) => /resources\[([^\]]+)\]/.exec(p)![1]))
       .toEqual(["versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle", "replication"]);
-    expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[versioning].spec.forProvider.bucket: naming-contract: BucketVersioning is named "acme-dev-team-checkout-assets-v2", not a name lib/naming.ts derives (acme-dev-team-checkout-assets)');
+    expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[versioning].spec.forProvider.bucket: naming-contract: BucketVersioning is named "acme-dev-team-checkout-assets-v2", not a name lib/naming.ts derives (acme-dev-team-checkout-assets, acme-dev-team-checkout-assets-dr, acme-dev-team-checkout-assets-crr)');
   });
 
   test("render: a resource held back by a Required source is reported, naming the patch", () => {
