@@ -4,6 +4,7 @@
  * role created from Git must carry. Pure renderers: JSON strings, tested directly.
  */
 import { CROSSPLANE_IAM_PATH } from "../lib/contract";
+import type { TrustedService } from "../lib/trustedServices";
 
 export const PROVIDER_AUTH_MODES = ["irsa", "podIdentity"] as const;
 export type ProviderAuthMode = (typeof PROVIDER_AUTH_MODES)[number];
@@ -137,8 +138,8 @@ export const DATA_DELETING_ACTIONS = ["s3:DeleteBucket", "rds:DeleteDB*", "rds:D
 export const GLOBAL_CLUSTER_PROMOTING_ACTIONS = ["rds:RemoveFromGlobalCluster", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster", "rds:PromoteReadReplicaDBCluster"];
 /** Suffix of the S3 replication role and policy an ObjectStore composes (lib/naming.ts apiNames). */
 export const REPLICATION_ROLE_SUFFIX = "-crr";
-/** The service an ObjectStore's replication role is passed to (lib/trustedServices.ts TRUSTED_SERVICES). */
-export const S3_REPLICATION_PRINCIPAL = "s3.amazonaws.com";
+/** The service an ObjectStore's replication role is passed to: one of lib/trustedServices.ts (typed so). */
+export const S3_REPLICATION_PRINCIPAL: TrustedService = "s3.amazonaws.com";
 /** What S3 replication does as the replication role (AWS S3 User Guide, "Setting up permissions for live replication"). */
 export const REPLICATION_SOURCE_ACTIONS = ["s3:GetReplicationConfiguration", "s3:ListBucket"];
 export const REPLICATION_SOURCE_OBJECT_ACTIONS = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"];

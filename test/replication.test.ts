@@ -16,6 +16,7 @@ import { parseConfig, ConfigError } from "../stacks/config";
 import { rawStackValues } from "../lib/stackConfig";
 import { listStacks } from "../lib/stackFiles";
 import { drTarget } from "../lib/dr/target";
+import { drEnvironmentData } from "../components/platform";
 import { drClusterOf, failover } from "../lib/dr/failover";
 import { KIND_CLASSES, RECOVERY_OBJECTIVES } from "../lib/dr/classes";
 import { composedKinds } from "../lib/composedKinds";
@@ -255,5 +256,14 @@ describe("dr failover promotes what the Database composition composed", () => {
     };
     await failover(rds, { globalClusterId: names["global-cluster"].value, toRegion: "eu-central-1", allowDataLoss: true }, () => undefined);
     expect(calls).toEqual([`failover acme-prod-team-checkout-orders ${arn("eu-central-1", "acme-prod-team-checkout-orders-dr")}`]);
+  });
+});
+
+describe("the EnvironmentConfig's DR keys, per kind of stack (components/platform.ts drEnvironmentData)", () => {
+  const keys = { kmsKeyArn: "arn:aws:kms:eu-west-1:1:key/primary", drKmsKeyArn: "arn:aws:kms:eu-central-1:1:key/dr" } as any;
+  test("replicate: the DR region, its key and dr.privateSubnetIds; rebuild in the DR region: its own region, key and subnets; none: empty", () => {
+    expect(drEnvironmentData({ mode: "replicate", region: "eu-central-1" }, keys, ["subnet-a", "subnet-b"], ["subnet-own"])).toEqual({ drRegion: "eu-central-1", drKmsKeyArn: keys.drKmsKeyArn, drPrivateSubnetIds: ["subnet-a", "subnet-b"] });
+    expect(drEnvironmentData({ mode: "in-dr-region", region: "eu-central-1" }, keys, [], ["subnet-own"])).toEqual({ drRegion: "eu-central-1", drKmsKeyArn: keys.kmsKeyArn, drPrivateSubnetIds: ["subnet-own"] });
+    expect(drEnvironmentData({ mode: "none", region: "" }, keys, [], ["subnet-own"])).toEqual({ drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] });
   });
 });
