@@ -41,13 +41,13 @@ export async function createProgram(loaded: LoadedConfig) {
     /** The node images copied to dr.region: what the DR region's stack (prod-dr) boots. */
     drNodeAmiIds: platform.nodeImage.drAmiIds,
     dataKeyArn: platform.crossplane?.kmsKeyArn,
-    /** The DR region's data key (dr.region): replicas composed from Git are sealed with it. */
-    drDataKeyArn: platform.crossplane?.drKmsKeyArn,
     crossplaneProviderRoleArn: platform.crossplane?.providerRoleArn,
     permissionsBoundaryArn: platform.crossplane?.permissionsBoundaryArn,
     /** The SCP reserving the IAM path /nixplane/ for the providers: for the organization's admins to attach. */
     iamPathGuardPolicy: platform.crossplane?.iamPathGuardPolicy,
     /** The CodeBuild project of the in-VPC GitHub Actions runner (`runs-on: codebuild-<project>-…`). */
     deployRunnerProject: platform.deployRunner?.projectName,
+    /** The DR region's data key (only with dr.region): replicas composed from Git are sealed with it. */
+    ...(platform.crossplane?.drKmsKeyArn ? { drDataKeyArn: platform.crossplane.drKmsKeyArn } : {}),
   };
 }
