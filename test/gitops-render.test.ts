@@ -127,7 +127,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       trust.combine.string.fmt = trust.combine.string.fmt.replace('{"Service":"pods.eks.amazonaws.com"}', '{"AWS":"arn:aws:iam::999999999999:root"}');
     });
     expect(onExample("workloadroles", problems)).toEqual([
-      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com, s3.amazonaws.com)',
+      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com; s3.amazonaws.com only for other APIs)',
     ]);
   });
 

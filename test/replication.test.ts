@@ -9,7 +9,7 @@ import type { KubeObject } from "../lib/crds";
 import { renderComposition } from "../lib/render";
 import { trustProblem } from "../lib/renderCheck";
 import { apiNames } from "../lib/naming";
-import { TRUSTED_SERVICE_USES } from "../lib/trustedServices";
+import { TRUSTED_SERVICE_USES, trustedServicesFor } from "../lib/trustedServices";
 import { evaluate } from "./iam";
 import { DATABASES, DB, OBJECTSTORES, OS, checkWith, gitopsDir, onExample, resource, treeDocs } from "./gitopsHelpers";
 import { parseConfig, ConfigError } from "../stacks/config";
@@ -69,7 +69,7 @@ describe("ObjectStore spec.replication: S3 cross-region replication to the DR re
     expect(role.path).toBe("/nixplane/");
     expect(role.permissionsBoundary).toBe(env().permissionsBoundaryArn);
     expect(c["replication-role"].metadata.annotations["crossplane.io/external-name"]).toBe(DR_NAMES("ObjectStore")["replication-role"].value);
-    expect(TRUSTED_SERVICE_USES["s3.amazonaws.com"]).toMatch(/ObjectStore/);
+    expect(TRUSTED_SERVICE_USES["s3.amazonaws.com"].apis).toEqual(["ObjectStore"]);
   });
 
   test("the replication policy, as requests: reads this bucket's versions, writes replicas into its -dr bucket only", () => {
@@ -133,6 +133,22 @@ describe("the checker judges the replicas like every composed resource (each rul
     });
     expect(onExample("objectstores", problems)).toEqual([expect.stringContaining("resources[replication-role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts lambda.amazonaws.com")]);
     expect(trustProblem(JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Service: ["s3.amazonaws.com", "batchoperations.s3.amazonaws.com"] }, Action: "sts:AssumeRole" }] }))).toMatch(/trusts batchoperations\.s3\.amazonaws\.com/);
+  });
+
+  test("trust-from-fixed-list, per API: S3 only for ObjectStore's replication role, Pod Identity only for WorkloadRoles", () => {
+    expect(trustedServicesFor("ObjectStore")).toEqual(["s3.amazonaws.com"]);
+    expect(trustedServicesFor("WorkloadRole")).toEqual(["pods.eks.amazonaws.com"]);
+    expect(trustedServicesFor("Database")).toEqual([]);
+    const s3InWorkloadRole = checkWith("gitops/apis/workloadroles/composition.yaml", "Composition", "workloadroles.platform.nixplane.io", (o) => {
+      const trust = resource(o, "role").patches.find((p: any) => p.toFieldPath === "spec.forProvider.assumeRolePolicy");
+      trust.combine.string.fmt = trust.combine.string.fmt.replace("pods.eks.amazonaws.com", "s3.amazonaws.com");
+    });
+    expect(onExample("workloadroles", s3InWorkloadRole)).toEqual([expect.stringContaining("resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts s3.amazonaws.com: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com; s3.amazonaws.com only for other APIs)")]);
+    const podsInObjectStore = checkWith(OBJECTSTORES, "Composition", OS, (o) => {
+      const f = resource(o, "replication-role").base.spec.forProvider;
+      f.assumeRolePolicy = f.assumeRolePolicy.replace("s3.amazonaws.com", "pods.eks.amazonaws.com");
+    });
+    expect(onExample("objectstores", podsInObjectStore)).toEqual([expect.stringContaining("trust-from-fixed-list: Role trusts pods.eks.amazonaws.com")]);
   });
 
   test("names-from-naming-contract: the replica's name comes from the prefix, namespace and name only", () => {
