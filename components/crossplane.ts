@@ -92,6 +92,13 @@ export interface CrossplaneArgs {
   protect?: boolean;
   /** A DR drill's scratch environment: the providers' role may only read (lib/dr/readOnlyPolicy.ts). Default false. */
   readOnlyProviders?: boolean;
+  /**
+   * The stack's dr.region: a second data key is created there for the replicas composed from Git (S3
+   * replica buckets, Aurora secondary clusters), which a key in the primary region cannot seal. Default none.
+   */
+  drRegion?: string;
+  /** The account guard of the DR region's provider (the stack's allowedAccountIds). */
+  allowedAccountIds?: string[];
 }
 
 export function validateCrossplaneArgs(args: CrossplaneArgs): Problem[] {
@@ -165,6 +172,8 @@ export class Crossplane extends pulumi.ComponentResource {
   readonly providers: k8s.apiextensions.CustomResource[];
   readonly providerRoleArn: pulumi.Output<string>;
   readonly kmsKeyArn: pulumi.Output<string>;
+  /** The DR region's data key, when drRegion is set. */
+  readonly drKmsKeyArn?: pulumi.Output<string>;
   readonly permissionsBoundaryArn: pulumi.Output<string>;
   /** The SCP that reserves the IAM path for the providers (reservedIamPathPolicy), for the org admins. */
   readonly iamPathGuardPolicy: pulumi.Output<string>;
@@ -177,9 +186,10 @@ export class Crossplane extends pulumi.ComponentResource {
     this.providers = out.providers;
     this.providerRoleArn = out.providerRoleArn;
     this.kmsKeyArn = out.kmsKeyArn;
+    this.drKmsKeyArn = out.drKmsKeyArn;
     this.permissionsBoundaryArn = out.permissionsBoundaryArn;
     this.iamPathGuardPolicy = out.iamPathGuardPolicy;
-    this.registerOutputs({ providerRoleArn: this.providerRoleArn, kmsKeyArn: this.kmsKeyArn, permissionsBoundaryArn: this.permissionsBoundaryArn, iamPathGuardPolicy: this.iamPathGuardPolicy });
+    this.registerOutputs({ providerRoleArn: this.providerRoleArn, kmsKeyArn: this.kmsKeyArn, drKmsKeyArn: this.drKmsKeyArn, permissionsBoundaryArn: this.permissionsBoundaryArn, iamPathGuardPolicy: this.iamPathGuardPolicy });
   }
 }
 
@@ -195,12 +205,13 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     deletionWindowInDays: DATA_KEY_DELETION_WINDOW_DAYS,
   }, { parent, protect: args.protect ?? true });
   new aws.kms.Alias(`${name}-data-key`, { name: pulumi.interpolate`alias/${args.clusterName}-data`, targetKeyId: key.keyId }, opts);
+  const drKey = args.drRegion ? createDrDataKey(name, args, parent) : undefined;
 
   const boundaryArn = args.permissionsBoundaryArn !== undefined
     ? pulumi.output(args.permissionsBoundaryArn)
     : new aws.iam.Policy(`${name}-boundary`, {
       description: "Permissions boundary of every IAM role created from Git through Crossplane",
-      policy: pulumi.all([key.arn, partition, args.namingPrefix]).apply(([kmsKeyArn, p, namingPrefix]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, protectedBuckets: protectedBuckets(args), partition: p })),
+      policy: pulumi.all([key.arn, partition, args.namingPrefix, drKey?.arn]).apply(([kmsKeyArn, p, namingPrefix, drKmsKeyArn]) => permissionsBoundaryPolicy({ kmsKeyArn, namingPrefix, protectedBuckets: protectedBuckets(args), partition: p, drKmsKeyArn })),
     }, opts).arn;
 
   const trust = args.providerAuth === "irsa"
@@ -211,9 +222,9 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
     role: role.id,
     policy: args.readOnlyProviders
       ? readOnlyProviderPolicy()
-      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName, args.namingPrefix, args.environment])
-        .apply(([b, k, accountId, p, clusterName, namingPrefix, environment]) =>
-          providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, protectedBuckets: protectedBuckets(args), partition: p })),
+      : pulumi.all([boundaryArn, key.arn, identity.accountId, partition, args.clusterName, args.namingPrefix, args.environment, drKey?.arn])
+        .apply(([b, k, accountId, p, clusterName, namingPrefix, environment, drKmsKeyArn]) =>
+          providerPermissionsPolicy({ boundaryArn: b, kmsKeyArn: k, accountId, clusterName, namingPrefix, environment, protectedBuckets: protectedBuckets(args), partition: p, drKmsKeyArn })),
   }, opts);
   // The Pod Identity webhook injects credentials when a pod starts: the association must exist first.
   const association = args.providerAuth === "podIdentity"
@@ -257,5 +268,22 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
   cr("clusterproviderconfig", { apiVersion: "aws.m.upbound.io/v1beta1", kind: "ClusterProviderConfig", metadata: { name: DEFAULT_PROVIDER_CONFIG }, spec: { credentials } }, afterProviders);
 
   const iamPathGuardPolicy = pulumi.all([role.arn, partition]).apply(([arn, p]) => reservedIamPathPolicy({ providerRoleArns: [arn], partition: p }));
-  return { release, providers, providerRoleArn: role.arn, kmsKeyArn: key.arn, permissionsBoundaryArn: boundaryArn, iamPathGuardPolicy };
+  return { release, providers, providerRoleArn: role.arn, kmsKeyArn: key.arn, drKmsKeyArn: drKey?.arn, permissionsBoundaryArn: boundaryArn, iamPathGuardPolicy };
+}
+
+/**
+ * The DR region's data key, beside the primary one and protected like it: Pulumi-owned rather than composed
+ * per XR, because a KMS key's ID is AWS-assigned (adoption through the ledger, not by name) and composing keys
+ * would give the providers kms:CreateKey and key-policy writes. It lives in the DR region, so it survives the
+ * loss of the primary region with the replicas it seals.
+ */
+function createDrDataKey(name: string, args: CrossplaneArgs, parent: pulumi.Resource): aws.kms.Key {
+  const provider = new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
+  const key = new aws.kms.Key(`${name}-data-key-dr`, {
+    description: pulumi.interpolate`${args.clusterName}: data encryption in ${args.drRegion} for replicas composed from Git`,
+    enableKeyRotation: true,
+    deletionWindowInDays: DATA_KEY_DELETION_WINDOW_DAYS,
+  }, { parent, provider, protect: args.protect ?? true });
+  new aws.kms.Alias(`${name}-data-key-dr`, { name: pulumi.interpolate`alias/${args.clusterName}-data-dr`, targetKeyId: key.keyId }, { parent, provider });
+  return key;
 }

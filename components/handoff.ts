@@ -14,7 +14,7 @@ export const HANDOFF_TYPE = "nixplane:handoff:GitOpsHandoff";
 export const ROOT_APPLICATION_NAME = "nixplane-root";
 export const DEFAULT_ARGOCD_NAMESPACE = "argocd";
 
-type ListKeys = "privateSubnetIds" | "providerFamilies";
+type ListKeys = "privateSubnetIds" | "providerFamilies" | "drPrivateSubnetIds";
 type MapKeys = "tags";
 /** The data the compositions read, key for key: exactly lib/gitops.ts' ENVIRONMENT_KEYS. */
 export type EnvironmentData = {

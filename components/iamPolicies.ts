@@ -4,6 +4,7 @@
  * role created from Git must carry. Pure renderers: JSON strings, tested directly.
  */
 import { CROSSPLANE_IAM_PATH } from "../lib/contract";
+import type { TrustedService } from "../lib/trustedServices";
 
 export const PROVIDER_AUTH_MODES = ["irsa", "podIdentity"] as const;
 export type ProviderAuthMode = (typeof PROVIDER_AUTH_MODES)[number];
@@ -129,6 +130,20 @@ export function protectedBucketsDeny(partition: string, buckets: string[]) {
 
 /** Never allowed to the providers: nothing composed deletes cloud data (no Delete management policy). */
 export const DATA_DELETING_ACTIONS = ["s3:DeleteBucket", "rds:DeleteDB*", "rds:DeleteGlobalCluster"];
+/**
+ * Never allowed to the providers: detaching or promoting a global cluster's member. Promotion is the human
+ * step `npm run dr -- failover` (lib/dr/failover.ts), run with the operator's own credentials; a Git change
+ * (a secondary whose globalClusterIdentifier is edited away) must not split a global database.
+ */
+export const GLOBAL_CLUSTER_PROMOTING_ACTIONS = ["rds:RemoveFromGlobalCluster", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster", "rds:PromoteReadReplicaDBCluster"];
+/** Suffix of the S3 replication role and policy an ObjectStore composes (lib/naming.ts apiNames). */
+export const REPLICATION_ROLE_SUFFIX = "-crr";
+/** The service an ObjectStore's replication role is passed to: one of lib/trustedServices.ts (typed so). */
+export const S3_REPLICATION_PRINCIPAL: TrustedService = "s3.amazonaws.com";
+/** What S3 replication does as the replication role (AWS S3 User Guide, "Setting up permissions for live replication"). */
+export const REPLICATION_SOURCE_ACTIONS = ["s3:GetReplicationConfiguration", "s3:ListBucket"];
+export const REPLICATION_SOURCE_OBJECT_ACTIONS = ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"];
+export const REPLICATION_DESTINATION_OBJECT_ACTIONS = ["s3:ReplicateObject", "s3:ReplicateTags"];
 
 export interface ProviderPolicyInputs {
   /** The boundary every Git-created role must carry. */
@@ -145,6 +160,8 @@ export interface ProviderPolicyInputs {
   /** Buckets explicitly denied whatever their name (the state bucket, `nixplane:stateBucket`). */
   protectedBuckets?: string[];
   partition?: string;
+  /** The DR region's data key (stack setting dr.region): replica buckets and secondary clusters are sealed with it. */
+  drKmsKeyArn?: string;
 }
 
 /** What composing a WorkloadRole's Pod Identity association needs (no Delete: nothing composed is ever deleted). */
@@ -223,16 +240,17 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Sid: "UseDataKey",
       Effect: "Allow",
       Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-      Resource: [p.kmsKeyArn],
+      Resource: dataKeys(p),
     },
     {
-      // RDS creates a grant on the key through the caller when it encrypts a cluster; nobody else needs one.
+      // RDS creates a grant on the key through the caller when it encrypts a cluster (the DR secondary too); nobody else needs one.
       Sid: "DataKeyGrantsForAwsServices",
       Effect: "Allow",
       Action: ["kms:CreateGrant"],
-      Resource: [p.kmsKeyArn],
+      Resource: dataKeys(p),
       Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
     },
+    ...replicationStatements(p, partition, roles),
     {
       // WorkloadRoles: associations on this cluster only (the cluster, and associations under it).
       Sid: "PodIdentityAssociationsOnThisCluster",
@@ -277,10 +295,51 @@ export function providerPermissionsPolicy(p: ProviderPolicyInputs): string {
       Condition: { StringEquals: { [`aws:ResourceTag/${CROSSPLANE_ROLE_TAG.key}`]: CROSSPLANE_ROLE_TAG.value } },
     },
     { Sid: "NeverDeleteData", Effect: "Deny", Action: DATA_DELETING_ACTIONS, Resource: "*" },
+    { Sid: "NeverPromoteOrDetachGlobalClusterMembers", Effect: "Deny", Action: GLOBAL_CLUSTER_PROMOTING_ACTIONS, Resource: "*" },
     ...protectedBucketsDeny(partition, p.protectedBuckets ?? []),
     { Sid: "NeverRemoveBoundary", Effect: "Deny", Action: BOUNDARY_PROTECTING_ACTIONS, Resource: "*" },
     { Sid: "NeverChangeBoundary", Effect: "Deny", Action: BOUNDARY_POLICY_CHANGE_ACTIONS, Resource: [p.boundaryArn] },
   ]);
+}
+
+const dataKeys = (p: { kmsKeyArn: string; drKmsKeyArn?: string }) => (p.drKmsKeyArn ? [p.kmsKeyArn, p.drKmsKeyArn] : [p.kmsKeyArn]);
+
+/**
+ * What replicating to the DR region needs beyond the buckets and clusters of the environment (S3 writes,
+ * PutReplicationConfiguration included, are already limited to `<prefix>-*` buckets, RDS creates to the
+ * composed tags):
+ * - iam:PassRole of the ObjectStore replication roles (`/nixplane/<prefix>-*-crr`) to S3 only
+ *   (iam:PassedToService, listed for iam:PassRole in list_awsidentityandaccessmanagementiam.html);
+ * - an Aurora global cluster named `<prefix>-*`: CreateGlobalCluster and ModifyGlobalCluster on the
+ *   global-cluster resource by name (arn:…:rds::<account>:global-cluster:<name>: global clusters have no
+ *   region in their ARN; list_amazonrds.html gives the global-cluster resource type no tag condition key
+ *   this policy relies on), and on the source cluster, which must carry the composed tags
+ *   (aws:ResourceTag on the cluster resource type, list_amazonrds.html).
+ */
+export function replicationStatements(p: ProviderPolicyInputs, partition: string, roles: string): Statement[] {
+  if (!p.drKmsKeyArn) return [];
+  return [
+    {
+      Sid: "PassReplicationRolesToS3",
+      Effect: "Allow",
+      Action: ["iam:PassRole"],
+      Resource: [roles.replace(/\*$/, `*${REPLICATION_ROLE_SUFFIX}`)],
+      Condition: { StringEquals: { "iam:PassedToService": S3_REPLICATION_PRINCIPAL } },
+    },
+    {
+      Sid: "GlobalClustersOfThisEnvironment",
+      Effect: "Allow",
+      Action: ["rds:CreateGlobalCluster", "rds:ModifyGlobalCluster"],
+      Resource: [`arn:${partition}:rds::${p.accountId}:global-cluster:${p.namingPrefix}-*`],
+    },
+    {
+      Sid: "GlobalClusterSourcesOfThisEnvironment",
+      Effect: "Allow",
+      Action: ["rds:CreateGlobalCluster"],
+      Resource: [`arn:${partition}:rds:*:${p.accountId}:cluster:${p.namingPrefix}-*`],
+      Condition: { StringEquals: tagCondition("aws:ResourceTag", p.environment) },
+    },
+  ];
 }
 
 /** Writes that would put or change a role or policy under CROSSPLANE_IAM_PATH. */
@@ -331,12 +390,16 @@ export const WORKLOAD_BUCKET_READ_ACTIONS = ["s3:ListBucket", "s3:ListBucketVers
  * RDS IAM auth, the data key, telemetry; never bucket configuration or public-access settings, IAM, STS
  * role chaining or Organizations. What a role actually gets is its own policy within this.
  */
-export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: string; protectedBuckets?: string[]; partition?: string }): string {
+export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: string; protectedBuckets?: string[]; partition?: string; drKmsKeyArn?: string }): string {
   const partition = p.partition ?? "aws";
   const buckets = prefixedBuckets(partition, p.namingPrefix);
   return document([
     { Sid: "ObjectsOfEnvironmentBuckets", Effect: "Allow", Action: WORKLOAD_OBJECT_ACTIONS, Resource: [`${buckets}/*`] },
     { Sid: "ListEnvironmentBuckets", Effect: "Allow", Action: WORKLOAD_BUCKET_READ_ACTIONS, Resource: [buckets] },
+    // An ObjectStore's replication role (bounded like every composed role): replicate between the
+    // environment's own buckets only, so no composition can copy its data out of `<prefix>-*`.
+    { Sid: "ReplicateBetweenEnvironmentBuckets", Effect: "Allow", Action: REPLICATION_SOURCE_ACTIONS, Resource: [buckets] },
+    { Sid: "ReplicateObjectsBetweenEnvironmentBuckets", Effect: "Allow", Action: [...REPLICATION_SOURCE_OBJECT_ACTIONS, ...REPLICATION_DESTINATION_OBJECT_ACTIONS], Resource: [`${buckets}/*`] },
     {
       Sid: "ReadEnvironmentDatabaseSecrets",
       Effect: "Allow",
@@ -350,7 +413,7 @@ export function permissionsBoundaryPolicy(p: { kmsKeyArn: string; namingPrefix: 
       Action: ["rds-db:connect", "rds:Describe*", "logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"],
       Resource: "*",
     },
-    { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: [p.kmsKeyArn] },
+    { Sid: "UseDataKey", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: dataKeys(p) },
     { Sid: "NoIdentityChanges", Effect: "Deny", Action: ["iam:*", "organizations:*", "account:*", "sts:AssumeRole"], Resource: "*" },
     ...protectedBucketsDeny(partition, p.protectedBuckets ?? []),
     {

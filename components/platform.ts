@@ -17,6 +17,7 @@ import { GitOpsHandoff } from "./handoff";
 import { composedTags } from "./iamPolicies";
 import { Network } from "./network";
 import { readImageLock } from "../lib/imageLock";
+import { drTarget, type DrTarget } from "../lib/dr/target";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
 
 export const PLATFORM_TYPE = "nixplane:index:Platform";
@@ -36,6 +37,15 @@ export function clusterNameFor(environment: string): string {
 /** Tags every AWS resource carries (applied once, as the provider's default tags). */
 export function defaultTags(config: NixplaneConfig): Record<string, string> {
   return { ...config.tags, "nixplane:environment": config.environment, "pulumi:project": "nixplane", "managed-by": "pulumi" };
+}
+
+/** The EnvironmentConfig's DR keys (lib/dr/target.ts): empty without a DR region. */
+export function drEnvironmentData(target: DrTarget, keys: { kmsKeyArn: pulumi.Output<string>; drKmsKeyArn?: pulumi.Output<string> }, drSubnets: string[], ownSubnets: pulumi.Input<string[]>) {
+  switch (target.mode) {
+    case "replicate": return { drRegion: target.region, drKmsKeyArn: keys.drKmsKeyArn!, drPrivateSubnetIds: drSubnets };
+    case "in-dr-region": return { drRegion: target.region, drKmsKeyArn: keys.kmsKeyArn, drPrivateSubnetIds: ownSubnets };
+    case "none": return { drRegion: "", drKmsKeyArn: "", drPrivateSubnetIds: [] as string[] };
+  }
 }
 
 export class Platform extends pulumi.ComponentResource {
@@ -164,6 +174,8 @@ export class Platform extends pulumi.ComponentResource {
       environment: config.environment,
       protect: config.protect,
       readOnlyProviders: config.dr.readOnlyProviders,
+      drRegion: config.dr.region,
+      allowedAccountIds: config.allowedAccountIds,
     }, inCluster);
     const argocd = new ArgoCD(`${name}-argocd`, {
       schedulableAfter: this.cluster.podNetworkReady,
@@ -216,6 +228,7 @@ export class Platform extends pulumi.ComponentResource {
         // Observe while `npm run dr -- rebuild|drill` looks, else Own (lib/dr/phase.ts): every
         // composition takes each composed resource's managementPolicies from it.
         adoptionPhase: config.dr.adoptionPhase ?? DEFAULT_ADOPTION_PHASE,
+        ...drEnvironmentData(drTarget(config), crossplane, config.dr.privateSubnetIds ?? [], this.network.privateSubnetIds),
       },
     }, inCluster);
     return { crossplane, argocd, handoff, endpoint };

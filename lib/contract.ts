@@ -10,6 +10,9 @@ export const ENVIRONMENT_KEYS = [
   "clusterName", "kmsKeyArn", "permissionsBoundaryArn", "tags", "providerFamilies",
   // lib/dr/phase.ts ADOPTION_PHASE_KEY: Observe or Own, the managementPolicies of every composed resource.
   "adoptionPhase",
+  // Disaster recovery (stack setting dr.*): where replicas go, the key they are sealed with there, and the
+  // DR network a database's secondary cluster lives in. Empty ("" / []) when the stack has no dr.region.
+  "drRegion", "drKmsKeyArn", "drPrivateSubnetIds",
 ] as const;
 export type EnvironmentKey = (typeof ENVIRONMENT_KEYS)[number];
 /** JSON types of the contract's values (components/handoff.ts EnvironmentData types them for Pulumi). */
@@ -17,6 +20,7 @@ export const ENVIRONMENT_KEY_TYPES: Record<EnvironmentKey, string> = {
   environment: "string", namingPrefix: "string", region: "string", accountId: "string", vpcId: "string", privateSubnetIds: "array",
   nodeSecurityGroupId: "string", clusterName: "string", kmsKeyArn: "string", permissionsBoundaryArn: "string", tags: "object", providerFamilies: "array",
   adoptionPhase: "string",
+  drRegion: "string", drKmsKeyArn: "string", drPrivateSubnetIds: "array",
 };
 
 export const ARGOCD_PROJECT = "nixplane";

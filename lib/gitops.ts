@@ -63,6 +63,8 @@ export const ADOPTION_KEYS: Record<string, AdoptionKey> = {
   "s3.aws.m.upbound.io/BucketPublicAccessBlock": "chosen",
   "s3.aws.m.upbound.io/BucketOwnershipControls": "chosen",
   "s3.aws.m.upbound.io/BucketLifecycleConfiguration": "chosen",
+  "s3.aws.m.upbound.io/BucketReplicationConfiguration": "chosen", // IdentifierFromProvider: Terraform's ID is the source bucket
+  "rds.aws.m.upbound.io/GlobalCluster": "chosen", // aws_rds_global_cluster: ParameterAsIdentifier("global_cluster_identifier")
   "rds.aws.m.upbound.io/Cluster": "chosen", // aws_rds_cluster: ParameterAsIdentifier("cluster_identifier")
   "rds.aws.m.upbound.io/ClusterInstance": "chosen", // aws_rds_cluster_instance: ParameterAsIdentifier("identifier")
   "rds.aws.m.upbound.io/SubnetGroup": "chosen", // aws_db_subnet_group: NameAsIdentifier
@@ -81,16 +83,14 @@ export const NAME_FIELDS: Record<string, string[]> = {
   "s3.aws.m.upbound.io/BucketPublicAccessBlock": ["spec.forProvider.bucket"],
   "s3.aws.m.upbound.io/BucketOwnershipControls": ["spec.forProvider.bucket"],
   "s3.aws.m.upbound.io/BucketLifecycleConfiguration": ["spec.forProvider.bucket"],
+  "s3.aws.m.upbound.io/BucketReplicationConfiguration": ["spec.forProvider.bucket"],
   "rds.aws.m.upbound.io/Cluster": ["spec.forProvider.finalSnapshotIdentifier"],
   "rds.aws.m.upbound.io/ClusterInstance": ["spec.forProvider.clusterIdentifier"],
   "ec2.aws.m.upbound.io/SecurityGroup": ["spec.forProvider.name"],
   "iam.aws.m.upbound.io/RolePolicyAttachment": ["spec.forProvider.role"],
 };
-/**
- * The only services a composed role may trust, set by the composition (never from user input):
- * EKS Pod Identity. Extend this list, in review, for a service a composition must trust.
- */
-export const TRUSTED_SERVICES: readonly string[] = ["pods.eks.amazonaws.com"];
+/** The only services a composed role may trust (lib/trustedServices.ts: the list, with who needs each). */
+export { TRUSTED_SERVICES } from "./trustedServices";
 
 /** Composed IAM kinds whose ARN carries a path; the providers' policy covers only CROSSPLANE_IAM_PATH. */
 const IAM_PATHED = /^iam\.aws\.(m\.)?upbound\.io\/[^/]+\/(Role|Policy)$/;
@@ -397,7 +397,8 @@ function checkComposedTemplate(res: ComposedTemplate, ctx: TemplateContext, here
     if (check.fieldPath !== undefined && !schemaHasPath(mrSchema, check.fieldPath)) here(`readinessChecks[${i}].fieldPath`, `readiness-check-path: ${check.fieldPath} is not a field of ${String(base.kind)}: the check could never pass`);
   }
 
-  const envType = (key: string) => ctx.envWrites.get(normalise(key))?.type ?? ENVIRONMENT_KEY_TYPES[splitFieldPath(key)[0] as EnvironmentKey];
+  // A contract key's type is known; a path into it (`privateSubnetIds[1]`) is of an element's type, not modelled.
+  const envType = (key: string) => ctx.envWrites.get(normalise(key))?.type ?? (splitFieldPath(key).length === 1 ? ENVIRONMENT_KEY_TYPES[key as EnvironmentKey] : undefined);
   for (const { patch: p, where } of patches) {
     const xrSide = (fp: string | undefined, field: string) => {
       if (fp !== undefined && ctx.xrSchema && !schemaHasPath(ctx.xrSchema, fp)) here(`${where}.${field}`, `${fp} is not a field of the XR (not in its XRD schema)`);

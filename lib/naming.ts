@@ -42,7 +42,14 @@ export function apiNames(api: NamedApi, prefix: string, namespace: string, name:
   const base = composedName(prefix, namespace, name);
   switch (api) {
     case "ObjectStore":
-      return { bucket: { kind: "s3Bucket", value: base } };
+      // The replica and its replication role exist only when the XR asks for replication, but names are
+      // immutable: every ObjectStore keeps room for them, so replication can be turned on later.
+      return {
+        bucket: { kind: "s3Bucket", value: base },
+        "replica-bucket": { kind: "s3Bucket", value: `${base}-dr` },
+        "replication-role": { kind: "iamRole", value: `${base}-crr` },
+        "replication-policy": { kind: "iamPolicy", value: `${base}-crr` },
+      };
     case "Database":
       return {
         cluster: { kind: "rdsCluster", value: base },
@@ -52,6 +59,13 @@ export function apiNames(api: NamedApi, prefix: string, namespace: string, name:
         "parameter-group": { kind: "rdsClusterParameterGroup", value: base },
         "security-group": { kind: "ec2SecurityGroup", value: `${base}-db` },
         "final-snapshot": { kind: "rdsSnapshot", value: `${base}-final` },
+        // Replication to the DR region (spec.replication): the Aurora global cluster and its secondary.
+        "global-cluster": { kind: "rdsCluster", value: base },
+        "dr-cluster": { kind: "rdsCluster", value: `${base}-dr` },
+        "dr-instance-1": { kind: "rdsInstance", value: `${base}-dr-1` },
+        "dr-subnet-group": { kind: "rdsSubnetGroup", value: `${base}-dr` },
+        "dr-parameter-group": { kind: "rdsClusterParameterGroup", value: `${base}-dr` },
+        "dr-final-snapshot": { kind: "rdsSnapshot", value: `${base}-dr-final` },
       };
     case "WorkloadRole":
       return { role: { kind: "iamRole", value: base }, policy: { kind: "iamPolicy", value: base }, "database-secret-policy": { kind: "iamPolicy", value: `${base}-db-secret` } };

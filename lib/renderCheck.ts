@@ -14,6 +14,7 @@ import { NAMED_APIS, NAMING_PREFIX_KEY, apiNames, composedName, nameProblems, ty
 import { getPath, found, renderComposition, type RenderedResource } from "./render";
 import { statefulKind } from "./adoptionCheck";
 import { ADOPTION_PHASES, ADOPTION_PHASE_KEY, composedResourceName, managementPoliciesFor, type AdoptionPhase } from "./dr/phase";
+import { trustedServicesFor } from "./trustedServices";
 
 /** Management policies a composed resource may have: never Delete (or `*`, which includes it). */
 const FORBIDDEN_POLICIES = ["Delete", "*"];
@@ -71,7 +72,7 @@ export function renderAndJudge(docs: GitopsDocument[], registry: CrdRegistry, xr
     for (const s of result.skipped) if (s.source === "environment") report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
     const names = new Set((NAMED_APIS as readonly string[]).includes(kind) ? Object.values(apiNames(kind as NamedApi, prefix, namespace, name)).map((n) => n.value) : []);
     const base = composedName(prefix, namespace, name);
-    for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrName: name, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false }, report);
+    for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrName: name, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false, trusted: trustedServicesFor(kind) }, report);
   }
   for (const [, comp] of compositions) {
     if (!rendered.has(comp)) {
@@ -90,6 +91,8 @@ interface JudgeContext {
   base: string;
   xrName: string;
   xrNamespaced: boolean;
+  /** The services a role this XR's composition makes may trust (lib/trustedServices.ts). */
+  trusted: readonly string[];
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : undefined);
@@ -133,7 +136,7 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
     if (!ok) at(field, "naming-contract", `is named ${JSON.stringify(value)}, not a name lib/naming.ts derives (${ctx.names.size > 0 ? [...new Set(ctx.names)].join(", ") : `${ctx.base}…`})`);
   }
 
-  const kmsKeyArn = ctx.envData.kmsKeyArn;
+  const kmsKeyArn = dataKeyFor(mr, ctx.envData);
   switch (gk) {
     case "s3.aws.m.upbound.io/Bucket": {
       const bucket = mr.metadata?.annotations?.["crossplane.io/external-name"];
@@ -158,7 +161,7 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
     case "iam.aws.m.upbound.io/Role": {
       if (getPath(mr, "spec.forProvider.path") !== CROSSPLANE_IAM_PATH) at("spec.forProvider.path", "iam-path", `must be under ${CROSSPLANE_IAM_PATH} (is ${JSON.stringify(getPath(mr, "spec.forProvider.path"))})`);
       if (str(getPath(mr, "spec.forProvider.permissionsBoundary")) !== ctx.envData.permissionsBoundaryArn) at("spec.forProvider.permissionsBoundary", "permissions-boundary", `must carry the platform boundary ${String(ctx.envData.permissionsBoundaryArn)}`);
-      const trust = trustProblem(getPath(mr, "spec.forProvider.assumeRolePolicy"));
+      const trust = trustProblem(getPath(mr, "spec.forProvider.assumeRolePolicy"), ctx.trusted);
       if (trust) at("spec.forProvider.assumeRolePolicy", "trust-from-fixed-list", trust);
       break;
     }
@@ -168,8 +171,24 @@ function judgeResource(r: RenderedResource, all: RenderedResource[], ctx: JudgeC
   }
 }
 
+/** The services allowed, and the rest of the fixed list (lib/trustedServices.ts) as reserved for other APIs. */
+const trustedText = (trusted: readonly string[]) => {
+  const others = TRUSTED_SERVICES.filter((t) => !trusted.includes(t));
+  return `${trusted.join(", ") || "none"}${others.length > 0 ? `; ${others.join(", ")} only for other APIs` : ""}`;
+};
+
+/**
+ * The key a composed resource must be sealed with: the DR region's data key (EnvironmentConfig
+ * drKmsKeyArn) for a replica composed in drRegion, else the platform's data key.
+ */
+export function dataKeyFor(mr: Record<string, any>, envData: Record<string, unknown>): unknown {
+  const region = getPath(mr, "spec.forProvider.region");
+  const inDrRegion = typeof envData.drRegion === "string" && envData.drRegion !== "" && region === envData.drRegion && region !== envData.region;
+  return inDrRegion ? envData.drKmsKeyArn : envData.kmsKeyArn;
+}
+
 /** Why a rendered trust policy trusts more than the fixed list of services, or undefined. */
-export function trustProblem(document: unknown): string | undefined {
+export function trustProblem(document: unknown, trusted: readonly string[] = TRUSTED_SERVICES): string | undefined {
   if (typeof document !== "string") return "has no trust policy";
   let parsed: { Statement?: unknown };
   try {
@@ -182,11 +201,11 @@ export function trustProblem(document: unknown): string | undefined {
     if (s?.Effect !== "Allow") continue;
     const principal = s.Principal as Record<string, unknown> | undefined;
     if (s.NotPrincipal !== undefined || !principal || typeof principal !== "object" || Object.keys(principal).some((k) => k !== "Service")) {
-      return `trusts ${JSON.stringify(s.NotPrincipal ?? s.Principal)}: a composed role trusts only services from the fixed list (${TRUSTED_SERVICES.join(", ")})`;
+      return `trusts ${JSON.stringify(s.NotPrincipal ?? s.Principal)}: a composed role trusts only services from the fixed list (${trustedText(trusted)})`;
     }
     const services = Array.isArray(principal.Service) ? principal.Service : [principal.Service];
-    const foreign = services.filter((x) => !TRUSTED_SERVICES.includes(String(x)));
-    if (foreign.length > 0) return `trusts ${foreign.join(", ")}: a composed role trusts only services from the fixed list (${TRUSTED_SERVICES.join(", ")})`;
+    const foreign = services.filter((x) => !trusted.includes(String(x)));
+    if (foreign.length > 0) return `trusts ${foreign.join(", ")}: a composed role trusts only services from the fixed list (${trustedText(trusted)})`;
   }
   return undefined;
 }

@@ -126,7 +126,7 @@ const vpcSchema = z
       .strictObject({
         vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: "is not a VPC ID (vpc-…)" }),
         privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" })).min(2, { message: "needs at least two subnets (EKS requires two AZs)" }),
-        publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" })).default([]),
+        publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" })).optional(),
       })
       .optional(),
   })
@@ -238,6 +238,12 @@ const drSchema = z.strictObject({
   namingEnvironment: z.string().regex(/^[a-z][a-z0-9-]{1,15}$/, { message: "must be 2-16 lower-case letters, digits or '-'" }).optional(),
   /** Drill only: the Crossplane providers may only read (lib/dr/readOnlyPolicy.ts). */
   readOnlyProviders: z.boolean().optional(),
+  /**
+   * Private subnets in dr.region (at least two AZs) for the secondary clusters of Databases that replicate
+   * (an Aurora global cluster's secondary needs a DB subnet group there): e.g. the DR stack's VPC, stood up
+   * ahead with `inCluster: false`. Default none: a Database asking for replication is then refused at render.
+   */
+  privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" })).optional(),
 });
 
 /** The in-VPC GitHub Actions runner (components/deployRunner.ts); absent: none (CI must reach the API server otherwise). */
@@ -312,6 +318,8 @@ export const configSchema = z
     });
     if (c.dr.region && c.dr.region === c.region)
       ctx.addIssue({ code: "custom", path: ["dr", "region"], message: `"${c.dr.region}" is the primary region: a DR copy must go elsewhere` });
+    if (c.dr.privateSubnetIds?.length && !c.dr.region)
+      ctx.addIssue({ code: "custom", path: ["dr", "privateSubnetIds"], message: "needs dr.region: the subnets are in the DR region" });
     if (!c.vpc.existing && isCidr(c.vpc.cidr) && isCidr(c.serviceCidr) && (cidrContains(c.vpc.cidr, c.serviceCidr.split("/")[0]) || cidrContains(c.serviceCidr, c.vpc.cidr.split("/")[0])))
       ctx.addIssue({ code: "custom", path: ["serviceCidr"], message: `"${c.serviceCidr}" overlaps vpc.cidr "${c.vpc.cidr}"` });
     if (c.nodeImage.mode === "ami" && c.nodeImage.amiIds) {

@@ -47,5 +47,7 @@ export async function createProgram(loaded: LoadedConfig) {
     iamPathGuardPolicy: platform.crossplane?.iamPathGuardPolicy,
     /** The CodeBuild project of the in-VPC GitHub Actions runner (`runs-on: codebuild-<project>-…`). */
     deployRunnerProject: platform.deployRunner?.projectName,
+    /** The DR region's data key (only with dr.region): replicas composed from Git are sealed with it. */
+    ...(platform.crossplane?.drKmsKeyArn ? { drDataKeyArn: platform.crossplane.drKmsKeyArn } : {}),
   };
 }

@@ -348,14 +348,20 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     });
   });
 
-  test("the data key rotates, is protected, and is the only key the providers may use", () => {
+  test("the data key and prod's DR-region data key rotate, are protected, and are the only keys the providers may use", () => {
     const key = plan.find(KMS_KEY, "nixplane-crossplane-data-key");
     expect(key.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
     expect(key.protect).toBe(true);
+    // dr.region: a second key there seals the replicas, through a provider for that region.
+    const drKey = plan.find(KMS_KEY, "nixplane-crossplane-data-key-dr");
+    expect(drKey.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
+    expect(drKey.protect).toBe(true);
+    expect(plan.find("pulumi:providers:aws", "nixplane-crossplane-dr").inputs).toMatchObject({ region: "eu-central-1", allowedAccountIds: JSON.stringify(["777788889999"]) });
     const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
     const kms = statements.filter((s) => s.Action.some((a: string) => a.startsWith("kms:")));
     expect(kms.map((s) => s.Sid)).toEqual(["UseDataKey", "DataKeyGrantsForAwsServices"]);
-    for (const s of kms) expect(s.Resource).toEqual([expect.stringMatching(/^arn:aws:kms:eu-west-1:777788889999:key\//)]);
+    // (Mocked ARNs carry the stack's region whatever the provider's.)
+    for (const s of kms) expect(s.Resource).toEqual([expect.stringMatching(/^arn:aws:kms:eu-west-1:777788889999:key\//), expect.stringMatching(/^arn:aws:kms:[a-z0-9-]+:777788889999:key\//)]);
     // Grants only for AWS services (RDS encrypting a cluster), never to an arbitrary principal.
     const policy = plan.find(ROLE_POLICY, "nixplane-crossplane-providers").inputs.policy as string;
     const keyArn = kms[0].Resource[0];

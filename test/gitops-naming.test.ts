@@ -12,6 +12,9 @@ describe("the naming contract", () => {
     expect(Object.values(apiNames("Database", "acme-prod", "team-payments", "ledger")).map((n) => n.value)).toEqual([
       "acme-prod-team-payments-ledger", "acme-prod-team-payments-ledger-1", "acme-prod-team-payments-ledger-2",
       "acme-prod-team-payments-ledger", "acme-prod-team-payments-ledger", "acme-prod-team-payments-ledger-db", "acme-prod-team-payments-ledger-final",
+      // spec.replication: the global cluster (named like the database), the DR secondary and its instance, subnet and parameter groups, final snapshot.
+      "acme-prod-team-payments-ledger", "acme-prod-team-payments-ledger-dr", "acme-prod-team-payments-ledger-dr-1",
+      "acme-prod-team-payments-ledger-dr", "acme-prod-team-payments-ledger-dr", "acme-prod-team-payments-ledger-dr-final",
     ]);
   });
 
@@ -22,16 +25,22 @@ describe("the naming contract", () => {
   test("AWS's rules, each named: S3 length and dots, RDS dots and double hyphens, IAM role length", () => {
     const rules = (api: NamedApi, ns: string, name: string) => nameProblems(api, "acme-dev", ns, name).map((p) => `${p.resource}:${p.rule}`);
     expect(rules("ObjectStore", "team-checkout", "assets")).toEqual([]);
-    expect(rules("ObjectStore", "team-checkout", "a".repeat(41))).toEqual(["bucket:s3-bucket-length"]); // 64 characters
-    expect(rules("ObjectStore", "team-checkout", "a".repeat(40))).toEqual([]); // 63
-    expect(rules("ObjectStore", "team-checkout", "my.assets")).toEqual(["bucket:s3-bucket-characters"]);
+    // The replica's -dr (S3's 63) and the replication role's -crr (IAM's 64) both make the base's limit 60.
+    expect(rules("ObjectStore", "team-checkout", "a".repeat(41))).toEqual(["bucket:s3-bucket-length", "replica-bucket:s3-bucket-length", "replication-role:iam-role-name-length"]); // 64 characters
+    expect(rules("ObjectStore", "team-checkout", "a".repeat(38))).toEqual(["replica-bucket:s3-bucket-length", "replication-role:iam-role-name-length"]); // 61 + -dr, 61 + -crr
+    expect(rules("ObjectStore", "team-checkout", "a".repeat(37))).toEqual([]); // 60 + -dr = 63
+    expect(rules("ObjectStore", "team-checkout", "my.assets")).toEqual(["bucket:s3-bucket-characters", "replica-bucket:s3-bucket-characters"]);
     expect(rules("ObjectStore", "team-checkout", "assets-s3alias")).toEqual(["bucket:s3-bucket-reserved-suffix"]);
     expect(rules("Database", "team-checkout", "orders--v2")).toEqual([
       "cluster:rds-cluster-identifier-hyphens", "instance-1:rds-instance-identifier-hyphens", "instance-2:rds-instance-identifier-hyphens",
       "parameter-group:rds-parameter-group-hyphens", "final-snapshot:rds-snapshot-identifier-hyphens",
+      "global-cluster:rds-cluster-identifier-hyphens", "dr-cluster:rds-cluster-identifier-hyphens", "dr-instance-1:rds-instance-identifier-hyphens",
+      "dr-parameter-group:rds-parameter-group-hyphens", "dr-final-snapshot:rds-snapshot-identifier-hyphens",
     ]);
-    // The instances' -1/-2 suffix makes the base's limit 61 where the cluster's is 63.
-    expect(rules("Database", "team-checkout", "a".repeat(39))).toEqual(["instance-1:rds-instance-identifier-length", "instance-2:rds-instance-identifier-length"]);
+    // The DR instance's -dr-1 suffix makes the base's limit 58 where the cluster's is 63 (-1/-2: 61, -dr: 60).
+    expect(rules("Database", "team-checkout", "a".repeat(39))).toEqual(["instance-1:rds-instance-identifier-length", "instance-2:rds-instance-identifier-length", "dr-cluster:rds-cluster-identifier-length", "dr-instance-1:rds-instance-identifier-length"]);
+    expect(rules("Database", "team-checkout", "a".repeat(36))).toEqual(["dr-instance-1:rds-instance-identifier-length"]); // 59 + -dr-1
+    expect(rules("Database", "team-checkout", "a".repeat(35))).toEqual([]); // 58 + -dr-1 = 63
     expect(rules("WorkloadRole", "team-checkout", "a".repeat(42))).toEqual(["role:iam-role-name-length"]); // 65
     expect(rules("WorkloadRole", "team-checkout", "a".repeat(41))).toEqual([]);
   });
@@ -103,6 +112,8 @@ describe("the ValidatingAdmissionPolicy judges names exactly as the checker does
   test("its messages name the composed resource, the name and the rule", () => {
     expect(admit("ObjectStore", "acme-dev", "team-checkout", "a".repeat(41))).toEqual([
       `S3 bucket name of bucket "acme-dev-team-checkout-${"a".repeat(41)}" breaks s3-bucket-length: must be 3 to 63 characters`,
+      `S3 bucket name of replica-bucket "acme-dev-team-checkout-${"a".repeat(41)}-dr" breaks s3-bucket-length: must be 3 to 63 characters`,
+      `IAM role name of replication-role "acme-dev-team-checkout-${"a".repeat(41)}-crr" breaks iam-role-name-length: must be 1 to 64 characters`,
     ]);
     expect(admit("ObjectStore", "acme-dev", "team-checkout", "assets")).toEqual([]);
   });

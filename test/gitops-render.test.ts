@@ -34,9 +34,13 @@ describe("issue 13's failures, on what Crossplane composes", () => {
     const problems = check([...treeDocs(), { file, obj: store }, { file, obj: db }]).filter((p) => p.includes(": naming: "));
     expect(problems).toEqual([
       `${file}: ObjectStore/team-checkout/${long}: metadata.name: naming: bucket: S3 bucket name "acme-dev-team-checkout-${long}" (69 characters) breaks s3-bucket-length: must be 3 to 63 characters`,
+      // Names are immutable, so every XR keeps room for its DR replica (-dr) and replication role (-crr).
+      expect.stringContaining(`naming: replica-bucket: S3 bucket name "acme-dev-team-checkout-${long}-dr" (72 characters) breaks s3-bucket-length`),
+      expect.stringContaining(`naming: replication-role: IAM role name "acme-dev-team-checkout-${long}-crr" (73 characters) breaks iam-role-name-length`),
       ...["cluster", "instance-1", "instance-2"].map((r) => expect.stringContaining(`Database/team-checkout/orders.v2: metadata.name: naming: ${r}: RDS `)),
       expect.stringContaining("naming: parameter-group: RDS cluster parameter group name \"acme-dev-team-checkout-orders.v2\" (32 characters) breaks rds-parameter-group-characters"),
       expect.stringContaining("naming: final-snapshot: RDS snapshot identifier \"acme-dev-team-checkout-orders.v2-final\" (38 characters) breaks rds-snapshot-identifier-characters"),
+      ...["global-cluster", "dr-cluster", "dr-instance-1", "dr-parameter-group", "dr-final-snapshot"].map((r) => expect.stringContaining(`Database/team-checkout/orders.v2: metadata.name: naming: ${r}: RDS `)),
     ]);
   });
 
@@ -93,6 +97,9 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
     expect(onExample("objectstores", checkWith(OBJECTSTORES, "Composition", OS, (o) => { ownPolicies(o, "adoption-stateful").push("Delete"); }))).toEqual([
       'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: management-policies: Bucket has ["Observe","Create","Update","LateInitialize","Delete"]: Delete (or *) would delete cloud data with the XR',
       'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket].spec.managementPolicies: adoption-phase: Bucket renders ["Observe","Create","Update","LateInitialize","Delete"] in phase Own; managementPoliciesFor(Own, true) is ["Observe","Create","Update","LateInitialize"]',
+      // The DR replica (spec.replication.enabled in the example) is on the same stateful set.
+      'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[replica-bucket].spec.managementPolicies: management-policies: Bucket has ["Observe","Create","Update","LateInitialize","Delete"]: Delete (or *) would delete cloud data with the XR',
+      'gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[replica-bucket].spec.managementPolicies: adoption-phase: Bucket renders ["Observe","Create","Update","LateInitialize","Delete"] in phase Own; managementPoliciesFor(Own, true) is ["Observe","Create","Update","LateInitialize"]',
     ]);
   });
 
@@ -128,7 +135,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       trust.combine.string.fmt = trust.combine.string.fmt.replace('{"Service":"pods.eks.amazonaws.com"}', '{"AWS":"arn:aws:iam::999999999999:root"}');
     });
     expect(onExample("workloadroles", problems)).toEqual([
-      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com)',
+      'gitops/apis/workloadroles/example.yaml: WorkloadRole/team-checkout/checkout-api: resources[role].spec.forProvider.assumeRolePolicy: trust-from-fixed-list: Role trusts {"AWS":"arn:aws:iam::999999999999:root"}: a composed role trusts only services from the fixed list (pods.eks.amazonaws.com; s3.amazonaws.com only for other APIs)',
     ]);
   });
 
@@ -136,8 +143,8 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
     const problems = checkWith(OBJECTSTORES, "Composition", OS, (o) => { o.spec.pipeline[1].input.patchSets.find((s: any) => s.name === "bucket").patches[0].combine.string.fmt = "%s-%s-%s-v2"; });
     // Every S3 sub-resource names the bucket through that patch set; each is refused.
     expect(onExample("objectstores", problems).filter((p) => p.includes("naming-contract")).map((p) => /resources\[([^\]]+)\]/.exec(p)![1]))
-      .toEqual(["versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"]);
-    expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[versioning].spec.forProvider.bucket: naming-contract: BucketVersioning is named "acme-dev-team-checkout-assets-v2", not a name lib/naming.ts derives (acme-dev-team-checkout-assets)');
+      .toEqual(["versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle", "replication"]);
+    expect(onExample("objectstores", problems)).toContain('gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[versioning].spec.forProvider.bucket: naming-contract: BucketVersioning is named "acme-dev-team-checkout-assets-v2", not a name lib/naming.ts derives (acme-dev-team-checkout-assets, acme-dev-team-checkout-assets-dr, acme-dev-team-checkout-assets-crr)');
   });
 
   test("render: a resource held back by a Required source is reported, naming the patch", () => {
@@ -162,7 +169,7 @@ describe("rules judged on rendered resources: each names a broken copy (the tree
       return check(docs).filter((p) => p.startsWith(`${file}: `)).map((p) => p.slice(file.length));
     };
     expect(broken("gitops/apis/objectstores/example.yaml")).toEqual(broken(path.join("gitops", "apis", "objectstores", "another-example.yaml")));
-    expect(broken("gitops/apis/objectstores/example.yaml")).toHaveLength(2); // adoption-phase and management-policies
+    expect(broken("gitops/apis/objectstores/example.yaml")).toHaveLength(4); // adoption-phase and management-policies, on the bucket and on its DR replica
   });
 });
 
@@ -277,9 +284,9 @@ describe("the adoption phase: every API's example under Observe and Own", () => 
     for (const r of own.resources) expect(r.resource.spec.managementPolicies).not.toContain("Delete");
   });
 
-  test("the stateful kinds (buckets, Aurora clusters) are the ones on adoption-stateful", () => {
+  test("the stateful kinds (buckets, Aurora clusters, the global cluster, their DR replicas) are the ones on adoption-stateful", () => {
     const onStateful = APIS.flatMap(([, c]) => resourcesOf(find("Composition", c)).filter((t: any) => t.patches.some((p: any) => p.patchSetName === "adoption-stateful")).map((t: any) => `${c} ${t.name} ${t.base.kind}`));
-    expect(onStateful).toEqual([`${OS} bucket Bucket`, `${DB} cluster Cluster`]);
+    expect(onStateful).toEqual([`${OS} bucket Bucket`, `${OS} replica-bucket Bucket`, `${DB} cluster Cluster`, `${DB} global-cluster GlobalCluster`, `${DB} dr-cluster Cluster`]);
   });
 
   test.each(APIS)("%s: every composed resource is named <XR name>-<resource name> (composedResourceName), never generated", (api, composition) => {
@@ -288,11 +295,15 @@ describe("the adoption phase: every API's example under Observe and Own", () => 
     expect(r.resources.map((x) => x.resource.metadata?.name)).toEqual(r.resources.map((x) => composedResourceName(String(xr.metadata!.name), x.name)));
   });
 
+  // The example asks for replication, so the DR replica and its replication are composed too.
+  const OBJECTSTORE_RESOURCES = ["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle",
+    "replica-bucket", "replica-versioning", "replica-encryption", "replica-public-access-block", "replica-ownership-controls",
+    "replication-role", "replication-policy", "replication-attachment", "replication"];
   test("a missing phase fails closed: nothing new is composed, and what exists keeps its base [Observe], never the CRD default [*]", () => {
     const first = renderComposition(find("Composition", OS), example("objectstores"), withoutPhase(), INSTALLED_FUNCTIONS);
     expect(first.errors).toEqual([]);
     expect(first.resources).toEqual([]);
-    expect(first.skipped.map((s) => [s.name, s.source])).toEqual(["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"].map((n) => [n, "environment"]));
+    expect(first.skipped.map((s) => [s.name, s.source])).toEqual(OBJECTSTORE_RESOURCES.map((n) => [n, "environment"]));
     expect(first.skipped[0].reason).toMatch(/policy.fromFieldPath Required and adoptionPhase is not set$/);
     const existing = new Set(first.skipped.map((s) => s.name));
     const later = renderComposition(find("Composition", OS), example("objectstores"), withoutPhase(), INSTALLED_FUNCTIONS, { observed: existing });
@@ -304,7 +315,7 @@ describe("the adoption phase: every API's example under Observe and Own", () => 
     const held = onExample("objectstores", check(without)).filter((p) => p.endsWith("has policy.fromFieldPath Required and adoptionPhase is not set"));
     // Patch indices count the patchSets inlined, as fn.go's ComposedTemplates does.
     expect(held[0]).toBe("gitops/apis/objectstores/example.yaml: ObjectStore/team-checkout/assets: resources[bucket]: render: not composed: patch 5 (FromEnvironmentFieldPath) has policy.fromFieldPath Required and adoptionPhase is not set");
-    expect(held.map((p) => /resources\[([a-z-]+)\]/.exec(p)![1])).toEqual(["bucket", "versioning", "encryption", "public-access-block", "ownership-controls", "lifecycle"]);
+    expect(held.map((p) => /resources\[([a-z-]+)\]/.exec(p)![1])).toEqual(OBJECTSTORE_RESOURCES);
   });
 
   test("a phase the map does not know fails the whole XR (ResolveMap: key not found), rather than composing anything", () => {

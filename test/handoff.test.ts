@@ -84,6 +84,10 @@ describe("GitOps handoff of the prod stack", () => {
       providerFamilies: providerServices(composedManagedResources()),
       // No rebuild under way: the compositions own what they compose.
       adoptionPhase: "Own",
+      // prod replicates to dr.region with the data key created there; no dr.privateSubnetIds yet.
+      drRegion: "eu-central-1",
+      drKmsKeyArn: await outputValue(outputs.drDataKeyArn),
+      drPrivateSubnetIds: [],
     });
     expect((data.privateSubnetIds as string[]).length).toBe(3);
   });

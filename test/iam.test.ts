@@ -1,3 +1,4 @@
+import { GLOBAL_CLUSTER_PROMOTING_ACTIONS, permissionsBoundaryPolicy, providerPermissionsPolicy, REPLICATION_ROLE_SUFFIX } from "../components/iamPolicies";
 import { allowsAll, evaluate, evaluateUnder } from "./iam";
 
 const policy = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
@@ -80,5 +81,89 @@ describe("the IAM oracle the policy tests rely on", () => {
       .toThrow("iam oracle: condition operator IpAddress is not modelled");
     expect(() => evaluate(policy({ Effect: "Allow", NotAction: "iam:*", Resource: "*" }), { action: "s3:GetObject", resource: RES }))
       .toThrow("iam oracle: statement element NotAction is not modelled");
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// Replication to dr.region (issue 15): what the providers and the replication role may do, as requests.
+
+describe("replication to the DR region, request by request", () => {
+  const ACCOUNT = "777788889999";
+  const inputs = {
+    boundaryArn: `arn:aws:iam::${ACCOUNT}:policy/nixplane-boundary`, kmsKeyArn: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/primary`, accountId: ACCOUNT,
+    clusterName: "nixplane-prod", namingPrefix: "acme-prod", environment: "prod",
+  };
+  const drKmsKeyArn = `arn:aws:kms:eu-central-1:${ACCOUNT}:key/dr`;
+  const providers = providerPermissionsPolicy({ ...inputs, drKmsKeyArn });
+  const boundary = permissionsBoundaryPolicy({ kmsKeyArn: inputs.kmsKeyArn, namingPrefix: "acme-prod", drKmsKeyArn });
+  const bucket = (b: string) => `arn:aws:s3:::${b}`;
+  const role = (name: string) => `arn:aws:iam::${ACCOUNT}:role/nixplane/${name}`;
+  const globalCluster = (name: string) => `arn:aws:rds::${ACCOUNT}:global-cluster:${name}`;
+  const cluster = (region: string, name: string) => `arn:aws:rds:${region}:${ACCOUNT}:cluster:${name}`;
+  const creating = { "aws:RequestTag/nixplane:environment": "prod", "aws:RequestTag/managed-by": "crossplane" };
+  const composed = { "aws:ResourceTag/nixplane:environment": "prod", "aws:ResourceTag/managed-by": "crossplane" };
+  const crr = role(`acme-prod-team-checkout-assets${REPLICATION_ROLE_SUFFIX}`);
+
+  test("the providers may do what the ObjectStore replication composes: the -dr bucket, the replication rule, passing the -crr role to S3", () => {
+    for (const action of ["s3:CreateBucket", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls"]) {
+      expect([action, evaluate(providers, { action, resource: bucket("acme-prod-team-checkout-assets-dr") })]).toEqual([action, "Allow"]);
+    }
+    expect(evaluate(providers, { action: "s3:PutReplicationConfiguration", resource: bucket("acme-prod-team-checkout-assets") })).toBe("Allow");
+    expect(evaluate(providers, { action: "iam:PassRole", resource: crr, context: { "iam:PassedToService": "s3.amazonaws.com" } })).toBe("Allow");
+    expect(evaluate(providers, { action: "kms:CreateGrant", resource: drKmsKeyArn, context: { "kms:GrantIsForAWSResource": "true" } })).toBe("Allow");
+    expect(evaluate(providers, { action: "kms:DescribeKey", resource: drKmsKeyArn })).toBe("Allow");
+  });
+
+  test("iam:PassRole of a replication role to any service but S3 is denied, and so is passing any other role to S3", () => {
+    for (const service of ["lambda.amazonaws.com", "ec2.amazonaws.com", "batchoperations.s3.amazonaws.com"]) {
+      expect([service, evaluate(providers, { action: "iam:PassRole", resource: crr, context: { "iam:PassedToService": service } })]).toEqual([service, "ImplicitDeny"]);
+    }
+    for (const r of [role("acme-prod-team-checkout-api"), role("acme-staging-team-checkout-assets-crr"), `arn:aws:iam::${ACCOUNT}:role/admin-crr`]) {
+      expect([r, evaluate(providers, { action: "iam:PassRole", resource: r, context: { "iam:PassedToService": "s3.amazonaws.com" } })]).toEqual([r, "ImplicitDeny"]);
+    }
+  });
+
+  test("replication into a bucket outside the prefix is denied: the providers cannot configure it, the replication role cannot write it", () => {
+    expect(evaluate(providers, { action: "s3:PutReplicationConfiguration", resource: bucket("acme-pulumi-state") })).toBe("ImplicitDeny");
+    expect(evaluate(providers, { action: "s3:PutReplicationConfiguration", resource: bucket("acme-staging-team-checkout-assets") })).toBe("ImplicitDeny");
+    // The boundary every composed role carries, the replication role included.
+    expect(evaluate(boundary, { action: "s3:ReplicateObject", resource: `${bucket("acme-prod-team-checkout-assets-dr")}/k` })).toBe("Allow");
+    expect(evaluate(boundary, { action: "s3:GetObjectVersionForReplication", resource: `${bucket("acme-prod-team-checkout-assets")}/k` })).toBe("Allow");
+    for (const other of ["attacker-owned-bucket", "acme-staging-team-checkout-assets-dr"]) {
+      expect([other, evaluate(boundary, { action: "s3:ReplicateObject", resource: `${bucket(other)}/k` })]).toEqual([other, "ImplicitDeny"]);
+    }
+    expect(evaluate(boundary, { action: "kms:Encrypt", resource: drKmsKeyArn })).toBe("Allow");
+    // Still never bucket configuration for a Git-created role.
+    expect(evaluate(boundary, { action: "s3:PutReplicationConfiguration", resource: bucket("acme-prod-team-checkout-assets") })).toBe("ExplicitDeny");
+  });
+
+  test("the providers may create this environment's global clusters from its own tagged clusters, and the tagged secondary in the DR region", () => {
+    expect(evaluate(providers, { action: "rds:CreateGlobalCluster", resource: globalCluster("acme-prod-team-checkout-orders") })).toBe("Allow");
+    expect(evaluate(providers, { action: "rds:CreateGlobalCluster", resource: cluster("eu-west-1", "acme-prod-team-checkout-orders"), context: composed })).toBe("Allow");
+    expect(evaluate(providers, { action: "rds:ModifyGlobalCluster", resource: globalCluster("acme-prod-team-checkout-orders") })).toBe("Allow");
+    expect(evaluate(providers, { action: "rds:CreateDBCluster", resource: cluster("eu-central-1", "acme-prod-team-checkout-orders-dr"), context: creating })).toBe("Allow");
+    expect(evaluate(providers, { action: "rds:AddTagsToResource", resource: cluster("eu-central-1", "acme-prod-team-checkout-orders-dr"), context: creating })).toBe("Allow");
+  });
+
+  test("a global cluster of another name, or from a cluster without this environment's tags, is denied", () => {
+    expect(evaluate(providers, { action: "rds:CreateGlobalCluster", resource: globalCluster("acme-staging-team-checkout-orders") })).toBe("ImplicitDeny");
+    expect(evaluate(providers, { action: "rds:CreateGlobalCluster", resource: cluster("eu-west-1", "acme-prod-team-checkout-orders") })).toBe("ImplicitDeny");
+    expect(evaluate(providers, { action: "rds:CreateGlobalCluster", resource: cluster("eu-west-1", "acme-prod-team-checkout-orders"), context: { "aws:ResourceTag/nixplane:environment": "staging", "aws:ResourceTag/managed-by": "crossplane" } })).toBe("ImplicitDeny");
+  });
+
+  test("deleting, detaching or promoting a global cluster's member is denied to the providers outright: failover is a person's step", () => {
+    expect(GLOBAL_CLUSTER_PROMOTING_ACTIONS).toEqual(expect.arrayContaining(["rds:RemoveFromGlobalCluster", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"]));
+    for (const action of ["rds:DeleteGlobalCluster", "rds:RemoveFromGlobalCluster", "rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"]) {
+      expect([action, evaluate(providers, { action, resource: globalCluster("acme-prod-team-checkout-orders"), context: composed })]).toEqual([action, "ExplicitDeny"]);
+    }
+    expect(evaluate(providers, { action: "rds:PromoteReadReplicaDBCluster", resource: cluster("eu-central-1", "acme-prod-team-checkout-orders-dr"), context: composed })).toBe("ExplicitDeny");
+    expect(evaluate(providers, { action: "rds:DeleteDBCluster", resource: cluster("eu-central-1", "acme-prod-team-checkout-orders-dr"), context: composed })).toBe("ExplicitDeny");
+  });
+
+  test("without dr.region none of it is granted: no PassRole to S3, no global clusters, no DR key", () => {
+    const plain = providerPermissionsPolicy(inputs);
+    expect(evaluate(plain, { action: "iam:PassRole", resource: crr, context: { "iam:PassedToService": "s3.amazonaws.com" } })).toBe("ImplicitDeny");
+    expect(evaluate(plain, { action: "rds:CreateGlobalCluster", resource: globalCluster("acme-prod-team-checkout-orders") })).toBe("ImplicitDeny");
+    expect(evaluate(plain, { action: "kms:Encrypt", resource: drKmsKeyArn })).toBe("ImplicitDeny");
   });
 });

@@ -88,3 +88,48 @@ export function classify(key: string, obj: ManagedObject, oldNodeSecurityGroupId
     return { ...kc, class: "recreated-by-design" };
   return kc;
 }
+
+/**
+ * What each kind of data gets when the primary region is lost (README "Rebuild after losing the region"):
+ * the mechanism that copies it to dr.region ahead of time, the recovery point and the recovery time. Keyed
+ * like KIND_CLASSES; every stateful kind the compositions compose has an entry (test/dr.test.ts), so a new
+ * stateful kind cannot land without saying what a region loss costs it. The ledger is not a composed kind:
+ * `ledger` is the `npm run dr -- record` object in the DR region.
+ */
+export interface RecoveryObjective {
+  /** What copies the data to the DR region, and what the rebuild adopts there. */
+  mechanism: string;
+  /** Recovery point objective: how much recent data a region loss can cost. */
+  rpo: string;
+  /** Recovery time objective: from the decision to fail over to the data being usable. */
+  rto: string;
+  /** The document the figures come from. */
+  source: string;
+}
+
+export const RECOVERY_OBJECTIVES: Record<string, RecoveryObjective> = {
+  "buckets.s3.aws.m.upbound.io": {
+    mechanism: "ObjectStore spec.replication: S3 cross-region replication into <prefix>-<ns>-<name>-dr (versioned, DR key, delete markers not replicated); prod-dr adopts the replica by name",
+    rpo: "minutes (most objects replicate within minutes, unbounded); 15 minutes for 99.99% of objects with spec.replication.replicationTimeControl (S3 RTC)",
+    rto: "minutes: point clients at the -dr bucket (no promotion: the replica is writable)",
+    source: "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-time-control.html",
+  },
+  "clusters.rds.aws.m.upbound.io": {
+    mechanism: "Database spec.replication: Aurora global cluster <prefix>-<ns>-<name> with the secondary <prefix>-<ns>-<name>-dr and one reader; `npm run dr -- failover` promotes it",
+    rpo: "the replication lag, typically under a second (failover-global-cluster --allow-data-loss); 0 with a planned switchover",
+    rto: "about a minute for the promotion, plus pointing clients at the -dr cluster's endpoint",
+    source: "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html",
+  },
+  "globalclusters.rds.aws.m.upbound.io": {
+    mechanism: "global metadata of the database's replication: survives a regional outage, re-adopted by name",
+    rpo: "none of its own (it holds no rows)",
+    rto: "none of its own",
+    source: "https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database.html",
+  },
+  ledger: {
+    mechanism: "`npm run dr -- record` writes the adoption ledger to a versioned, KMS-encrypted object in the DR region",
+    rpo: "the record schedule (resources created since the last run are missing from it)",
+    rto: "seconds: read by `npm run dr -- rebuild` before anything syncs",
+    source: "lib/dr/ledger.ts",
+  },
+};
