@@ -2,7 +2,9 @@
  * Disaster recovery: `npm run dr -- <command> [flags]`. The logic lives in lib/dr; this file parses
  * flags, builds the real clients and prints one line on failure.
  *
- *   record   --stack S --bucket B --kms-key K [--dr-region R]   write the adoption ledger to the DR region
+ *   record   --stack S [--bucket B] [--kms-key K] [--dr-region R]   write the adoption ledger to the DR region
+ *            (default: the bucket components/drLedger.ts made, its key; needs no Pulumi state, lib/dr/recordTarget.ts)
+ *   record-stacks --deployed '["dev","prod"]'                  the schedule's matrix (.github/workflows/dr-record.yml)
  *   rebuild  --stack S --bucket B [--observe-only] [--ledger-environment E] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
  *   drill    --stack S --bucket B [--timeout-minutes N] [--dr-region R]
  *   failover --global-cluster G --to-region R [--allow-data-loss]
@@ -10,6 +12,9 @@
  */
 import { parseArgs } from "node:util";
 import { composedManagedResources } from "../components/crossplane";
+import { clusterNameFor } from "../components/platform";
+import { parseConfig } from "../stacks/config";
+import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { REPO_ROOT } from "../lib/paths";
 import { systemClock } from "../lib/dr/interfaces";
 import { recordLedger, storeLedger } from "../lib/dr/ledger";
@@ -18,12 +23,14 @@ import { drill, scratchStackName } from "../lib/dr/drill";
 import { failover } from "../lib/dr/failover";
 import { retire } from "../lib/dr/retire";
 import { automationStack, awsCliRds, awsCliStore, kubectlClient } from "../lib/dr/real";
+import { awsCliLookups, resolveRecordTarget, scheduledRecordings, type RecordStackFacts } from "../lib/dr/recordTarget";
 
-export const COMMANDS = ["record", "rebuild", "drill", "failover", "retire"] as const;
+export const COMMANDS = ["record", "record-stacks", "rebuild", "drill", "failover", "retire"] as const;
 const USAGE = `usage: npm run dr -- <${COMMANDS.join("|")}> [flags] (see tools/dr.ts)`;
 
 const REQUIRED: Record<(typeof COMMANDS)[number], string[]> = {
-  record: ["stack", "bucket", "kms-key"],
+  record: ["stack"],
+  "record-stacks": ["deployed"],
   rebuild: ["stack", "bucket"],
   drill: ["stack", "bucket"],
   failover: ["global-cluster", "to-region"],
@@ -40,6 +47,7 @@ export function parseDrArgs(argv: string[]) {
       stack: { type: "string" }, bucket: { type: "string" }, "kms-key": { type: "string" }, "dr-region": { type: "string" },
       "observe-only": { type: "boolean" }, "ledger-version": { type: "string" }, "ledger-environment": { type: "string" }, "timeout-minutes": { type: "string" },
       "global-cluster": { type: "string" }, "to-region": { type: "string" }, "allow-data-loss": { type: "boolean" }, "cluster-deleted": { type: "boolean" },
+      deployed: { type: "string" },
     },
   });
   const missing = REQUIRED[command as (typeof COMMANDS)[number]].filter((k) => values[k as keyof typeof values] === undefined);
@@ -59,6 +67,15 @@ async function drRegion(stack: { getConfig(k: string): Promise<string | undefine
   return region;
 }
 
+/** What recording needs from a stack file (validated by the config schema, as `pulumi up` would). */
+export function stackFacts(stack: string): RecordStackFacts {
+  const c = parseConfig(rawStackValues(stack));
+  return {
+    stack, environment: c.environment, region: c.region, drRegion: c.dr.region, allowedAccountIds: c.allowedAccountIds,
+    clusterName: clusterNameFor(c.environment), runnerRepository: c.deployRunner?.repository,
+  };
+}
+
 async function kubeFor(stack: { outputs(): Promise<Record<string, unknown>> }) {
   const { kubeconfig } = await stack.outputs();
   if (!kubeconfig) throw new Error("the stack has no kubeconfig output: its cluster does not exist (yet)");
@@ -70,13 +87,19 @@ async function main(argv: string[]): Promise<void> {
   const kinds = () => composedManagedResources();
   switch (command) {
     case "record": {
-      const stack = await automationStack(values.stack!, REPO_ROOT);
-      const out = await stack.outputs();
-      const { ledger, unnamed } = await recordLedger(await kubeFor(stack), {
-        environment: String(out.environment), clusterName: String(out.clusterName), nodeSecurityGroupId: out.clusterSecurityGroupId as string | undefined, kinds: kinds(), now: new Date(),
+      const t = await resolveRecordTarget(stackFacts(values.stack!), awsCliLookups(), { bucket: values.bucket, kmsKey: values["kms-key"], drRegion: values["dr-region"] });
+      const { ledger, unnamed } = await recordLedger(kubectlClient(t.kubeconfig), {
+        environment: t.environment, clusterName: t.clusterName, nodeSecurityGroupId: t.nodeSecurityGroupId, kinds: kinds(), now: new Date(),
       });
-      const where = await storeLedger(awsCliStore(await drRegion(stack, values["dr-region"])), values.bucket!, values["kms-key"]!, ledger);
-      log(`recorded ${ledger.entries.length} resources to s3://${values.bucket}/${where.key} (version ${where.versionId})${unnamed.length ? `; not yet created, so not recorded: ${unnamed.join(", ")}` : ""}`);
+      const where = await storeLedger(awsCliStore(t.drRegion), t.bucket, t.kmsKeyArn, ledger);
+      log(`recorded ${ledger.entries.length} resources to s3://${t.bucket}/${where.key} (version ${where.versionId})${unnamed.length ? `; not yet created, so not recorded: ${unnamed.join(", ")}` : ""}`);
+      return;
+    }
+    case "record-stacks": {
+      let deployed: unknown;
+      try { deployed = JSON.parse(values.deployed!); } catch { deployed = undefined; }
+      if (!Array.isArray(deployed) || !deployed.every((s) => typeof s === "string")) throw new Error(`--deployed "${values.deployed}" is not a JSON list of stack names`);
+      console.log(JSON.stringify({ include: scheduledRecordings(listStacks().map(stackFacts), deployed) }));
       return;
     }
     case "rebuild": {
