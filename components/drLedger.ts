@@ -147,10 +147,12 @@ function createDrLedger(name: string, args: DrLedgerArgs, parent: pulumi.Resourc
         ledgerRecorderPolicy({ bucket: b, environment: args.environment, kmsKeyArn: k, region: args.drRegion, clusterArn: eksClusterArn(args.region, a, c) })),
     }, { parent });
     // No access policy: the group's only rights are the ClusterRole's (get/list of the composed kinds).
-    new aws.eks.AccessEntry(`${name}-recorder`, { clusterName: r.clusterName, principalArn: role.arn, kubernetesGroups: [LEDGER_READER_GROUP], type: "STANDARD" }, { parent });
+    const entry = new aws.eks.AccessEntry(`${name}-recorder`, { clusterName: r.clusterName, principalArn: role.arn, kubernetesGroups: [LEDGER_READER_GROUP], type: "STANDARD" }, { parent });
     if (r.rbac !== false) {
       const [clusterRole, binding] = ledgerReaderRbac(r.kinds, { group: LEDGER_READER_GROUP }) as any[];
-      const roleObject = new k8s.rbac.v1.ClusterRole(`${name}-reader`, { metadata: clusterRole.metadata, rules: clusterRole.rules }, { parent });
+      // After the access entry (itself after the cluster): destroy removes them before the cluster, even
+      // were the Kubernetes provider's own edge to the cluster lost (lib/teardown.ts destroyPathProblems).
+      const roleObject = new k8s.rbac.v1.ClusterRole(`${name}-reader`, { metadata: clusterRole.metadata, rules: clusterRole.rules }, { parent, dependsOn: [entry] });
       new k8s.rbac.v1.ClusterRoleBinding(`${name}-reader`, { metadata: binding.metadata, roleRef: binding.roleRef, subjects: binding.subjects }, { parent, dependsOn: [roleObject] });
     }
     recorderRoleArn = role.arn;

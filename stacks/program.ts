@@ -47,10 +47,12 @@ export async function createProgram(loaded: LoadedConfig) {
     iamPathGuardPolicy: platform.crossplane?.iamPathGuardPolicy,
     /** The CodeBuild project of the in-VPC GitHub Actions runner (`runs-on: codebuild-<project>-…`). */
     deployRunnerProject: platform.deployRunner?.projectName,
-    /** The adoption ledger in dr.region (`npm run dr -- record|rebuild` derive the same names; see README). */
-    drLedgerBucket: platform.drLedger?.bucketName,
-    drLedgerKeyArn: platform.drLedger?.kmsKeyArn,
-    /** The role .github/workflows/dr-record.yml assumes in the GitHub environment `<stack>-dr-record`. */
-    drLedgerRecorderRoleArn: platform.drLedger?.recorderRoleArn,
+    // With dr.region only: the adoption ledger in that region (`npm run dr -- record` derives the same
+    // names) and the role .github/workflows/dr-record.yml assumes in the GitHub environment `<stack>-dr-record`.
+    ...(platform.drLedger ? {
+      drLedgerBucket: platform.drLedger.bucketName,
+      drLedgerKeyArn: platform.drLedger.kmsKeyArn,
+      ...(platform.drLedger.recorderRoleArn ? { drLedgerRecorderRoleArn: platform.drLedger.recorderRoleArn } : {}),
+    } : {}),
   };
 }
