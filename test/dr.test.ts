@@ -18,7 +18,7 @@ import { LEDGER_FORMAT, ledgerObjectKey, ledgerStubs, loadLedger, parseLedger, r
 import { ADOPTION_PHASE_CONFIG, managementPoliciesFor, parsePhase } from "../lib/dr/phase";
 import { READ_ONLY_ACTIONS, readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
 import { LEDGER_READER_GROUP, ledgerBucketName, ledgerReaderRbac, ledgerWriterPolicy } from "../lib/dr/recorder";
-import { parseBucketEncryption, parseDescribeCluster, resolveRecordTarget, scheduledRecordings, type RecordLookups, type RecordStackFacts } from "../lib/dr/recordTarget";
+import { ledgerLocation, parseBucketEncryption, parseDescribeCluster, resolveRecordTarget, scheduledRecordings, type RecordLookups, type RecordStackFacts } from "../lib/dr/recordTarget";
 import { DrError, rebuild, rootApplicationUrn } from "../lib/dr/rebuild";
 import { retire } from "../lib/dr/retire";
 import type { Rds } from "../lib/dr/interfaces";
@@ -539,6 +539,14 @@ describe("where dr record reads and writes (lib/dr/recordTarget.ts): from the st
     expect(parseBucketEncryption(encryption([{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KEY }, BucketKeyEnabled: true }]))).toBe(KEY);
     expect(parseBucketEncryption(encryption([{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: false }]))).toBeUndefined();
     expect(() => parseDescribeCluster(JSON.stringify({ cluster: { name: "x", status: "CREATING" } }), "x")).toThrow("eks describe-cluster x: no endpoint or certificate authority (is the cluster ACTIVE?)");
+  });
+
+  test("a rebuild or drill reads the ledger where its recording stack wrote it: that stack's dr.region and bucket (prod-dr from prod's)", async () => {
+    const { l } = lookups();
+    expect(await ledgerLocation(() => facts, l, {})).toEqual({ bucket: ledgerBucketName("777788889999", "prod", "eu-central-1"), region: "eu-central-1" });
+    expect(await ledgerLocation(() => facts, l, { bucket: "acme-dr" })).toEqual({ bucket: "acme-dr", region: "eu-central-1" });
+    expect(await ledgerLocation(() => { throw new Error("not read"); }, l, { bucket: "acme-dr", drRegion: "eu-north-1" })).toEqual({ bucket: "acme-dr", region: "eu-north-1" });
+    await expect(ledgerLocation(() => ({ ...facts, stack: "prod-dr", drRegion: undefined }), l, {})).rejects.toThrow("stack prod-dr has no nixplane:dr.region and no --dr-region was given: it recorded no ledger");
   });
 
   test("schedules deployed stacks with a dr.region and a runner, and names a stack whose account is ambiguous", () => {

@@ -5,8 +5,9 @@
  *   record   --stack S [--bucket B] [--kms-key K] [--dr-region R]   write the adoption ledger to the DR region
  *            (default: the bucket components/drLedger.ts made, its key; needs no Pulumi state, lib/dr/recordTarget.ts)
  *   record-stacks --deployed '["dev","prod"]'                  the schedule's matrix (.github/workflows/dr-record.yml)
- *   rebuild  --stack S --bucket B [--observe-only] [--ledger-environment E] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
- *   drill    --stack S --bucket B [--timeout-minutes N] [--dr-region R]
+ *   rebuild  --stack S [--bucket B] [--observe-only] [--ledger-environment E] [--ledger-version V] [--timeout-minutes N] [--dr-region R]
+ *   drill    --stack S [--bucket B] [--timeout-minutes N] [--dr-region R]
+ *            (default bucket and region: the ledger's, as `record` wrote it: lib/dr/recordTarget.ts ledgerLocation)
  *   failover --global-cluster G --to-region R [--allow-data-loss]
  *   retire   --stack S --cluster-deleted                        forget a dead cluster's objects before destroy
  */
@@ -23,7 +24,7 @@ import { drill, scratchStackName } from "../lib/dr/drill";
 import { failover } from "../lib/dr/failover";
 import { retire } from "../lib/dr/retire";
 import { automationStack, awsCliRds, awsCliStore, kubectlClient } from "../lib/dr/real";
-import { awsCliLookups, resolveRecordTarget, scheduledRecordings, type RecordStackFacts } from "../lib/dr/recordTarget";
+import { awsCliLookups, ledgerLocation, resolveRecordTarget, scheduledRecordings, type RecordStackFacts } from "../lib/dr/recordTarget";
 
 export const COMMANDS = ["record", "record-stacks", "rebuild", "drill", "failover", "retire"] as const;
 const USAGE = `usage: npm run dr -- <${COMMANDS.join("|")}> [flags] (see tools/dr.ts)`;
@@ -31,8 +32,8 @@ const USAGE = `usage: npm run dr -- <${COMMANDS.join("|")}> [flags] (see tools/d
 const REQUIRED: Record<(typeof COMMANDS)[number], string[]> = {
   record: ["stack"],
   "record-stacks": ["deployed"],
-  rebuild: ["stack", "bucket"],
-  drill: ["stack", "bucket"],
+  rebuild: ["stack"],
+  drill: ["stack"],
   failover: ["global-cluster", "to-region"],
   retire: ["stack", "cluster-deleted"],
 };
@@ -58,14 +59,6 @@ export function parseDrArgs(argv: string[]) {
 }
 
 const log = (line: string) => console.log(line);
-
-async function drRegion(stack: { getConfig(k: string): Promise<string | undefined> }, flag: string | undefined): Promise<string> {
-  if (flag) return flag;
-  const dr = await stack.getConfig("nixplane:dr");
-  const region = dr ? (JSON.parse(dr) as { region?: string }).region : undefined;
-  if (!region) throw new Error("the stack has no nixplane:dr.region and no --dr-region was given");
-  return region;
-}
 
 /** What recording needs from a stack file (validated by the config schema, as `pulumi up` would). */
 export function stackFacts(stack: string): RecordStackFacts {
@@ -105,21 +98,23 @@ async function main(argv: string[]): Promise<void> {
     case "rebuild": {
       const stack = await automationStack(values.stack!, REPO_ROOT);
       const environment = await stack.getConfig("nixplane:environment");
-      const r = await rebuild({ stack, kube: () => kubeFor(stack), clock: systemClock, log, store: awsCliStore(await drRegion(stack, values["dr-region"])) }, {
-        // prod-dr rebuilds from prod's ledger: --ledger-environment prod.
-        environment: values["ledger-environment"] ?? environment!, ledgerBucket: values.bucket!, ledgerVersion: values["ledger-version"], kinds: kinds(), observeOnly: !!values["observe-only"], timeoutMs, pollMs: 15_000,
+      // prod-dr rebuilds from prod's ledger: --ledger-environment prod (the stack of that name recorded it).
+      const ledgerEnvironment = values["ledger-environment"] ?? environment!;
+      const ledger = await ledgerLocation(() => stackFacts(values["ledger-environment"] ?? values.stack!), awsCliLookups(), { bucket: values.bucket, drRegion: values["dr-region"] });
+      const r = await rebuild({ stack, kube: () => kubeFor(stack), clock: systemClock, log, store: awsCliStore(ledger.region) }, {
+        environment: ledgerEnvironment, ledgerBucket: ledger.bucket, ledgerVersion: values["ledger-version"], kinds: kinds(), observeOnly: !!values["observe-only"], timeoutMs, pollMs: 15_000,
       });
       log(r.owned ? "rebuilt: every resource adopted, the phase is Own" : "observed: the phase stays Observe (--observe-only)");
       return;
     }
     case "drill": {
       const source = await automationStack(values.stack!, REPO_ROOT);
-      const region = await drRegion(source, values["dr-region"]);
+      const ledger = await ledgerLocation(() => stackFacts(values.stack!), awsCliLookups(), { bucket: values.bucket, drRegion: values["dr-region"] });
       let scratchStack: Awaited<ReturnType<typeof automationStack>> | undefined;
       const r = await drill({
-        source, store: awsCliStore(region), clock: systemClock, log, kube: () => kubeFor(scratchStack!),
+        source, store: awsCliStore(ledger.region), clock: systemClock, log, kube: () => kubeFor(scratchStack!),
         scratch: async (name) => (scratchStack = await automationStack(name, REPO_ROOT)),
-      }, { ledgerBucket: values.bucket!, kinds: kinds(), timeoutMs, pollMs: 15_000 });
+      }, { ledgerBucket: ledger.bucket, kinds: kinds(), timeoutMs, pollMs: 15_000 });
       log(`drill of ${values.stack} in ${scratchStackName(values.stack!)}: recovery ${Math.round(r.recoveryMs / 1000)} s; ${JSON.stringify(r.perClass)}; ${JSON.stringify(r.perOutcome)}`);
       if (r.problems.length > 0) throw new DrError(`a rebuild would stop: ${r.problems.join("; ")}`);
       return;

@@ -140,3 +140,15 @@ export function scheduledRecordings(stacks: RecordStackFacts[], deployed: string
   if (problems.length > 0) throw new Error(problems.join("; "));
   return out;
 }
+
+/**
+ * Where a rebuild or a drill reads the ledger of `ledgerStack` (the stack that recorded it: the rebuilt
+ * stack itself, or prod for prod-dr): that stack's dr.region and the bucket it made there, unless flags say.
+ */
+export async function ledgerLocation(ledgerStack: () => RecordStackFacts, aws: Pick<RecordLookups, "callerAccount">, flags: { bucket?: string; drRegion?: string }): Promise<{ bucket: string; region: string }> {
+  if (flags.bucket && flags.drRegion) return { bucket: flags.bucket, region: flags.drRegion };
+  const facts = ledgerStack();
+  const region = flags.drRegion ?? facts.drRegion;
+  if (!region) throw new Error(`stack ${facts.stack} has no nixplane:dr.region and no --dr-region was given: it recorded no ledger`);
+  return { bucket: flags.bucket ?? ledgerBucketName(await aws.callerAccount(), facts.environment, region), region };
+}
