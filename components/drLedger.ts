@@ -107,8 +107,8 @@ function createDrLedger(name: string, args: DrLedgerArgs, parent: pulumi.Resourc
     ...(args.tags ? { defaultTags: { tags: args.tags } } : {}),
   }, { parent });
   const inDr = { parent, provider };
-  // Every bucket setting is retained too: deleting a BucketVersioning suspends versioning, deleting the
-  // public access block or the policy opens the bucket (terraform-provider-aws s3 resources' Delete).
+  // Every bucket setting is retained too: "Deleting this resource will either suspend versioning" (Pulumi
+  // registry, aws.s3.BucketVersioning), and deleting the public access block or the policy opens the bucket.
   const setting = { ...inDr, retainOnDelete: true };
 
   const key = new aws.kms.Key(`${name}-key`, {

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { runnerLabel } from "../components/deployRunner";
+import { DEFAULT_RUNNER_IMAGE, runnerLabel } from "../components/deployRunner";
 import { githubEnvironment, secretsKeyAlias } from "../lib/ciRoles";
 import { ledgerRecorderGithubEnvironment, ledgerRecorderRoleArn } from "../lib/dr/recorder";
 import { PLAN_DIFF_COMMENT_MARKER } from "../lib/planDiff";
@@ -202,6 +202,14 @@ describe("the adoption ledger is recorded on a schedule (dr-record.yml)", () => 
     const run = record().steps.map((s: any) => s.run ?? "").join("\n");
     expect(run).toContain('npm run dr -- record --stack "$STACK"');
     expect(run).not.toMatch(/--bucket|--kms-key/);
+  });
+
+  test("with no stack to record, the record job is skipped (its `if` is evaluated before the matrix is applied, GitHub docs 'Using conditions to control job execution')", () => {
+    expect(record().if).toBe("fromJSON(needs.stacks.outputs.matrix).include[0] != null");
+  });
+
+  test("the runner's image is CodeBuild's amazonlinux-x86_64-standard:5.0, which ships the AWS CLI v2 and kubectl that record calls (aws/aws-codebuild-docker-images al/x86_64/standard/5.0/Dockerfile)", () => {
+    expect(DEFAULT_RUNNER_IMAGE).toBe("aws/codebuild/amazonlinux-x86_64-standard:5.0");
   });
 
   test("only the record job gets an OIDC token", () => {
