@@ -11,17 +11,17 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CI_ROLE_PATH, ciRoleName, githubEnvironment, IMAGE_ENVIRONMENT, IMAGE_ROLE_VARIABLE, imageRoleName, secretsKeyAlias, type CiRoleKind } from "../lib/ciRoles";
+// The GitHub OIDC trust is shared with the stack (components/drLedger.ts): it lives in lib/ciRoles.ts.
+export { GITHUB_OIDC_ISSUER, GITHUB_OIDC_URL, STS_AUDIENCE, githubSubject, githubTrustPolicy };
+import {
+  GITHUB_OIDC_ISSUER, GITHUB_OIDC_URL, STS_AUDIENCE, githubSubject, githubTrustPolicy,
+  CI_ROLE_PATH, ciRoleName, githubEnvironment, IMAGE_ENVIRONMENT, IMAGE_ROLE_VARIABLE, imageRoleName, secretsKeyAlias, type CiRoleKind } from "../lib/ciRoles";
 import { imageAccountKeyPolicy } from "../lib/imageKeys";
 import { imageLockProblems, type ImageLock } from "../lib/imageLock";
 import { imagePipelinePolicy } from "../lib/imageRole";
 import { throwIfInvalid, type Problem } from "../components/validate";
 
 export const ACCOUNT_BOOTSTRAP_TYPE = "nixplane:bootstrap:AccountBootstrap";
-export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
-export const GITHUB_OIDC_ISSUER = "token.actions.githubusercontent.com";
-/** The audience aws-actions/configure-aws-credentials requests. */
-export const STS_AUDIENCE = "sts.amazonaws.com";
 /** Pulumi's DIY backend layout under the bucket (project-scoped stacks). */
 export const PULUMI_PROJECT = "nixplane";
 export const DEPLOY_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess";
@@ -72,24 +72,6 @@ export function validateAccountBootstrapArgs(args: AccountBootstrapArgs): Proble
 
 export function isSensitive(s: StackSpec): boolean {
   return s.sensitive ?? s.name === "prod";
-}
-
-/** The GitHub OIDC `sub` a role accepts: the environment's, exactly (no wildcard). */
-export function githubSubject(repository: string, environment: string): string {
-  return `repo:${repository}:environment:${environment}`;
-}
-
-/** Trust of a CI role: GitHub's OIDC provider, the STS audience, and exactly one environment's subject. */
-export function githubTrustPolicy(oidcProviderArn: string, repository: string, environment: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{
-      Effect: "Allow",
-      Principal: { Federated: oidcProviderArn },
-      Action: "sts:AssumeRoleWithWebIdentity",
-      Condition: { StringEquals: { [`${GITHUB_OIDC_ISSUER}:aud`]: STS_AUDIENCE, [`${GITHUB_OIDC_ISSUER}:sub`]: githubSubject(repository, environment) } },
-    }],
-  });
 }
 
 /** Object keys of one stack in Pulumi's DIY backend (checkpoint, backups, history, locks). */

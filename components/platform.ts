@@ -11,6 +11,7 @@ import { ArgoCD } from "./argocd";
 import { Cluster } from "./cluster";
 import { ArgoCDEndpoint } from "./argocdEndpoint";
 import { DeployRunner } from "./deployRunner";
+import { DrLedger } from "./drLedger";
 import { LoadBalancerController } from "./loadBalancerController";
 import { Crossplane, composedManagedResources, providerServices } from "./crossplane";
 import { GitOpsHandoff } from "./handoff";
@@ -59,6 +60,8 @@ export class Platform extends pulumi.ComponentResource {
   readonly deployRunner?: DeployRunner;
   /** With argocd.url: the AWS Load Balancer Controller and Argo CD's internal ALB, certificate and record. */
   readonly argocdEndpoint?: ArgoCDEndpoint;
+  /** With dr.region: the adoption ledger's bucket and key there, and its scheduled recorder's role. */
+  readonly drLedger?: DrLedger;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
 
@@ -125,6 +128,21 @@ export class Platform extends pulumi.ComponentResource {
       }, child);
     }
 
+    if (config.dr.region) {
+      this.drLedger = new DrLedger(`${name}-dr-ledger`, {
+        environment: config.environment,
+        drRegion: config.dr.region,
+        region: config.region,
+        accountId,
+        allowedAccountIds: config.allowedAccountIds,
+        tags: defaultTags(config),
+        // Scheduled on the in-VPC runner (.github/workflows/dr-record.yml): only where there is one.
+        recorder: config.deployRunner
+          ? { repository: config.deployRunner.repository, clusterName: this.cluster.clusterName, kinds: composedManagedResources(), rbac: config.inCluster }
+          : undefined,
+      }, config.inCluster ? { parent: this, providers: { aws: this.awsProvider, kubernetes: this.cluster.kubernetesProvider } } : child);
+    }
+
     const inCluster = config.inCluster ? this.createInCluster(name, args, accountId) : undefined;
     this.crossplane = inCluster?.crossplane;
     this.argocd = inCluster?.argocd;
@@ -144,6 +162,9 @@ export class Platform extends pulumi.ComponentResource {
       privateSubnetIds: this.network.privateSubnetIds,
       publicSubnetIds: this.network.publicSubnetIds,
       deployRunnerProject: this.deployRunner?.projectName,
+      drLedgerBucket: this.drLedger?.bucketName,
+      drLedgerKeyArn: this.drLedger?.kmsKeyArn,
+      drLedgerRecorderRoleArn: this.drLedger?.recorderRoleArn,
     });
   }
 

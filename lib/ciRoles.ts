@@ -3,6 +3,30 @@
  * the stack (which gives them cluster access entries and whose workflows assume them).
  * Their IAM path is not /nixplane/: that path is reserved for the Crossplane providers (iamPathGuardPolicy).
  */
+
+/** GitHub Actions' OIDC issuer: the account bootstrap creates its provider; every CI role trusts it. */
+export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
+export const GITHUB_OIDC_ISSUER = "token.actions.githubusercontent.com";
+/** The audience aws-actions/configure-aws-credentials requests. */
+export const STS_AUDIENCE = "sts.amazonaws.com";
+/** The GitHub OIDC `sub` a role accepts: the environment's, exactly (no wildcard). */
+export function githubSubject(repository: string, environment: string): string {
+  return `repo:${repository}:environment:${environment}`;
+}
+
+/** Trust of a CI role: GitHub's OIDC provider, the STS audience, and exactly one environment's subject. */
+export function githubTrustPolicy(oidcProviderArn: string, repository: string, environment: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{
+      Effect: "Allow",
+      Principal: { Federated: oidcProviderArn },
+      Action: "sts:AssumeRoleWithWebIdentity",
+      Condition: { StringEquals: { [`${GITHUB_OIDC_ISSUER}:aud`]: STS_AUDIENCE, [`${GITHUB_OIDC_ISSUER}:sub`]: githubSubject(repository, environment) } },
+    }],
+  });
+}
+
 export const CI_ROLE_PATH = "/nixplane-ci/";
 export type CiRoleKind = "deploy" | "preview";
 

@@ -49,5 +49,12 @@ export async function createProgram(loaded: LoadedConfig) {
     deployRunnerProject: platform.deployRunner?.projectName,
     /** The DR region's data key (only with dr.region): replicas composed from Git are sealed with it. */
     ...(platform.crossplane?.drKmsKeyArn ? { drDataKeyArn: platform.crossplane.drKmsKeyArn } : {}),
+    // With dr.region only: the adoption ledger in that region (`npm run dr -- record` derives the same
+    // names) and the role .github/workflows/dr-record.yml assumes in the GitHub environment `<stack>-dr-record`.
+    ...(platform.drLedger ? {
+      drLedgerBucket: platform.drLedger.bucketName,
+      drLedgerKeyArn: platform.drLedger.kmsKeyArn,
+      ...(platform.drLedger.recorderRoleArn ? { drLedgerRecorderRoleArn: platform.drLedger.recorderRoleArn } : {}),
+    } : {}),
   };
 }

@@ -20,7 +20,8 @@ import { failover } from "../lib/dr/failover";
 import { LEDGER_FORMAT, ledgerObjectKey, ledgerStubs, loadLedger, parseLedger, recordLedger, storeLedger, type Ledger } from "../lib/dr/ledger";
 import { ADOPTION_PHASE_CONFIG, managementPoliciesFor, parsePhase } from "../lib/dr/phase";
 import { READ_ONLY_ACTIONS, readOnlyProviderPolicy } from "../lib/dr/readOnlyPolicy";
-import { ledgerReaderRbac, ledgerWriterPolicy } from "../lib/dr/recorder";
+import { LEDGER_READER_GROUP, ledgerBucketName, ledgerReaderRbac, ledgerWriterPolicy } from "../lib/dr/recorder";
+import { ledgerLocation, parseBucketEncryption, parseDescribeCluster, resolveRecordTarget, scheduledRecordings, type RecordLookups, type RecordStackFacts } from "../lib/dr/recordTarget";
 import { DrError, rebuild, rootApplicationUrn } from "../lib/dr/rebuild";
 import { retire } from "../lib/dr/retire";
 import type { Rds } from "../lib/dr/interfaces";
@@ -511,10 +512,20 @@ describe("the command line", () => {
     expect(r.stderr).toBe("dr rebuild: the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)\n");
   });
 
+  test("without AWS credentials, record fails with one clear line, and needs no Pulumi CLI (it reads no Pulumi state)", () => {
+    const r = dr(["record", "--stack", "prod"], { ...process.env, PATH: path.dirname(process.execPath) });
+    expect([r.status, r.stderr]).toEqual([1, "dr record: aws is not installed or not on PATH\n"]);
+  });
+
+  test("record-stacks gives the schedule's matrix: deployed stacks with a dr.region and an in-VPC runner", () => {
+    const r = dr(["record-stacks", "--deployed", JSON.stringify(["dev", "staging", "prod", "prod-dr"])]);
+    expect(JSON.parse(r.stdout)).toEqual({ include: [{ stack: "prod", account: "777788889999", region: "eu-west-1" }] });
+  });
+
   test("missing flags and unknown commands are named before anything runs", () => {
-    expect(dr(["record", "--stack", "prod"]).stderr).toBe("dr record: record needs --bucket, --kms-key\n");
+    expect(dr(["record"]).stderr).toBe("dr record: record needs --stack\n");
     expect(dr(["retire", "--stack", "prod"]).stderr).toBe("dr retire: retire needs --cluster-deleted\n");
-    expect(dr(["restore"]).stderr).toBe('dr: unknown command "restore"; usage: npm run dr -- <record|rebuild|drill|failover|retire> [flags] (see tools/dr.ts)\n');
+    expect(dr(["restore"]).stderr).toBe('dr: unknown command "restore"; usage: npm run dr -- <record|record-stacks|rebuild|drill|failover|retire> [flags] (see tools/dr.ts)\n');
   });
 });
 
@@ -568,6 +579,9 @@ describe("the ledger recorder's least privilege", () => {
     for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration", "kms:Decrypt", "kms:ScheduleKeyDeletion"])
       expect([action, evaluate(policy, { action, resource: action.startsWith("kms") ? key : ledgerObject, context: encrypted })]).toEqual([action, "ImplicitDeny"]);
     expect(evaluate(policy, { action: "s3:GetBucketVersioning", resource: "arn:aws:s3:::acme-dr" })).toBe("Allow");
+    // The key ARN to name comes from the bucket's default encryption (lib/dr/recordTarget.ts).
+    expect(evaluate(policy, { action: "s3:GetEncryptionConfiguration", resource: "arn:aws:s3:::acme-dr" })).toBe("Allow");
+    expect(evaluate(policy, { action: "s3:GetEncryptionConfiguration", resource: "arn:aws:s3:::acme-prod-team-a-assets" })).toBe("ImplicitDeny");
     expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key, context: { "kms:ViaService": "s3.eu-central-1.amazonaws.com" } })).toBe("Allow");
     expect(evaluate(policy, { action: "kms:GenerateDataKey", resource: key })).not.toBe("Allow");
   });
@@ -578,6 +592,79 @@ describe("the ledger recorder's least privilege", () => {
     expect(covered).toEqual([...composedManagedResources()].sort());
     expect(new Set(role.rules.flatMap((r: any) => r.verbs))).toEqual(new Set(["get", "list"]));
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "ledger-recorder", namespace: "nixplane-dr" }]);
+  });
+
+  test("binds a Kubernetes group instead, for an identity mapped by an EKS access entry", () => {
+    const [, binding] = ledgerReaderRbac(composedManagedResources(), { group: LEDGER_READER_GROUP }) as any[];
+    expect(binding.subjects).toEqual([{ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: LEDGER_READER_GROUP }]);
+    // EKS refuses access-entry groups starting with system: (CreateAccessEntry, kubernetesGroups).
+    expect(LEDGER_READER_GROUP.startsWith("system:")).toBe(false);
+  });
+});
+
+describe("where dr record reads and writes (lib/dr/recordTarget.ts): from the stack file and AWS, no Pulumi state", () => {
+  const KEY = "arn:aws:kms:eu-central-1:777788889999:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const facts: RecordStackFacts = { stack: "prod", environment: "prod", region: "eu-west-1", drRegion: "eu-central-1", allowedAccountIds: ["777788889999"], clusterName: "nixplane-prod", runnerRepository: "acme-platform/nixplane" };
+  // Response shapes of the AWS APIs: EKS DescribeCluster (cluster.endpoint, certificateAuthority.data,
+  // resourcesVpcConfig.clusterSecurityGroupId) and S3 GetBucketEncryption (ServerSideEncryptionConfiguration.Rules[].ApplyServerSideEncryptionByDefault).
+  const describe = JSON.stringify({ cluster: { name: "nixplane-prod", endpoint: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", certificateAuthority: { data: "LS0tQ0E=" }, resourcesVpcConfig: { clusterSecurityGroupId: "sg-0123456789abcdef0", subnetIds: [] }, status: "ACTIVE" } });
+  const encryption = (rules: unknown[]) => JSON.stringify({ ServerSideEncryptionConfiguration: { Rules: rules } });
+  const lookups = (o: { account?: string; key?: string } = {}) => {
+    const calls: string[] = [];
+    const l: RecordLookups = {
+      callerAccount: async () => { calls.push("sts"); return o.account ?? "777788889999"; },
+      describeCluster: async (name, region) => { calls.push(`eks ${name} ${region}`); return parseDescribeCluster(describe, name); },
+      bucketKmsKey: async (bucket, region) => { calls.push(`s3 ${bucket} ${region}`); return "key" in o ? o.key : KEY; },
+    };
+    return { l, calls };
+  };
+
+  test("derives the bucket from the account, the key from the bucket's default encryption, and the cluster from DescribeCluster", async () => {
+    const { l, calls } = lookups();
+    const t = await resolveRecordTarget(facts, l);
+    expect(t).toMatchObject({ environment: "prod", clusterName: "nixplane-prod", nodeSecurityGroupId: "sg-0123456789abcdef0", drRegion: "eu-central-1", bucket: ledgerBucketName("777788889999", "prod", "eu-central-1"), kmsKeyArn: KEY });
+    expect(calls).toEqual(["sts", `s3 ${t.bucket} eu-central-1`, "eks nixplane-prod eu-west-1"]);
+    const kc = JSON.parse(t.kubeconfig);
+    expect(kc.clusters[0].cluster).toEqual({ server: "https://ABC.gr7.eu-west-1.eks.amazonaws.com", "certificate-authority-data": "LS0tQ0E=" });
+    expect(kc.users[0].user.exec).toMatchObject({ command: "aws", args: ["eks", "get-token", "--cluster-name", "nixplane-prod", "--region", "eu-west-1", "--output", "json"] });
+  });
+
+  test("flags override the derived bucket and key", async () => {
+    const { l, calls } = lookups();
+    const t = await resolveRecordTarget(facts, l, { bucket: "acme-dr", kmsKey: KEY });
+    expect([t.bucket, t.kmsKeyArn]).toEqual(["acme-dr", KEY]);
+    expect(calls.some((c) => c.startsWith("s3"))).toBe(false);
+  });
+
+  test("refuses credentials of another account, a bucket not encrypted by a DR-region KMS key, and a stack without dr.region", async () => {
+    await expect(resolveRecordTarget(facts, lookups({ account: "111122223333" }).l)).rejects.toThrow(`the AWS credentials are of account 111122223333, not one of stack prod's nixplane:allowedAccountIds ["777788889999"]`);
+    await expect(resolveRecordTarget(facts, lookups({ key: undefined }).l)).rejects.toThrow(`ledger bucket ${ledgerBucketName("777788889999", "prod", "eu-central-1")}: its default encryption is not SSE-KMS`);
+    await expect(resolveRecordTarget(facts, lookups({ key: "arn:aws:kms:eu-west-1:777788889999:key/abc" }).l)).rejects.toThrow('key "arn:aws:kms:eu-west-1:777788889999:key/abc" is not a KMS key ARN in eu-central-1');
+    await expect(resolveRecordTarget(facts, lookups({ key: "alias/nixplane-ledger" }).l)).rejects.toThrow("is not a KMS key ARN in eu-central-1");
+    await expect(resolveRecordTarget({ ...facts, drRegion: undefined }, lookups().l)).rejects.toThrow("stack prod has no nixplane:dr.region and no --dr-region was given");
+  });
+
+  test("reads the SSE-KMS rule of a bucket's encryption, and nothing from an SSE-S3 one", () => {
+    expect(parseBucketEncryption(encryption([{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: KEY }, BucketKeyEnabled: true }]))).toBe(KEY);
+    expect(parseBucketEncryption(encryption([{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" }, BucketKeyEnabled: false }]))).toBeUndefined();
+    expect(() => parseDescribeCluster(JSON.stringify({ cluster: { name: "x", status: "CREATING" } }), "x")).toThrow("eks describe-cluster x: no endpoint or certificate authority (is the cluster ACTIVE?)");
+  });
+
+  test("a rebuild or drill reads the ledger where its recording stack wrote it: that stack's dr.region and bucket (prod-dr from prod's)", async () => {
+    const { l } = lookups();
+    expect(await ledgerLocation(() => facts, l, {})).toEqual({ bucket: ledgerBucketName("777788889999", "prod", "eu-central-1"), region: "eu-central-1" });
+    expect(await ledgerLocation(() => facts, l, { bucket: "acme-dr" })).toEqual({ bucket: "acme-dr", region: "eu-central-1" });
+    expect(await ledgerLocation(() => { throw new Error("not read"); }, l, { bucket: "acme-dr", drRegion: "eu-north-1" })).toEqual({ bucket: "acme-dr", region: "eu-north-1" });
+    await expect(ledgerLocation(() => ({ ...facts, stack: "prod-dr", drRegion: undefined }), l, {})).rejects.toThrow("stack prod-dr has no nixplane:dr.region and no --dr-region was given: it recorded no ledger");
+  });
+
+  test("schedules deployed stacks with a dr.region and a runner, and names a stack whose account is ambiguous", () => {
+    const other: RecordStackFacts = { ...facts, stack: "dev", environment: "dev", drRegion: undefined };
+    expect(scheduledRecordings([facts, other], ["prod", "dev"])).toEqual([{ stack: "prod", account: "777788889999", region: "eu-west-1" }]);
+    expect(scheduledRecordings([facts], ["dev"])).toEqual([]);
+    expect(scheduledRecordings([{ ...facts, runnerRepository: undefined }], ["prod"])).toEqual([]);
+    expect(() => scheduledRecordings([{ ...facts, allowedAccountIds: ["777788889999", "111122223333"] }], ["prod"]))
+      .toThrow("stack prod: nixplane:allowedAccountIds lists 2 accounts; the recorder's role is in exactly one");
   });
 });
 

@@ -2,8 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { runnerLabel } from "../components/deployRunner";
+import { DEFAULT_RUNNER_IMAGE, runnerLabel } from "../components/deployRunner";
 import { githubEnvironment, secretsKeyAlias } from "../lib/ciRoles";
+import { ledgerRecorderGithubEnvironment, ledgerRecorderRoleArn } from "../lib/dr/recorder";
 import { PLAN_DIFF_COMMENT_MARKER } from "../lib/planDiff";
 
 const root = path.resolve(__dirname, "..");
@@ -16,7 +17,7 @@ function actionlint(file: string) {
 
 describe("GitHub workflows", () => {
   test("there are PR preview, deploy and Nix pipelines", () => {
-    expect(workflows).toEqual(["deploy.yml", "image.yml", "nix.yml", "plan-comment.yml", "preview.yml"]);
+    expect(workflows).toEqual(["deploy.yml", "dr-record.yml", "image.yml", "nix.yml", "plan-comment.yml", "preview.yml"]);
   });
 
   test.each(workflows)("%s passes actionlint", (file) => {
@@ -169,5 +170,50 @@ describe("review guards what IAM cannot", () => {
       expect([p, line && line.length > 1 && line.slice(1).every((o) => /^@[\w.-]+(\/[\w.-]+)?$/.test(o))]).toEqual([p, true]);
       expect(fs.existsSync(path.join(root, p))).toBe(true);
     }
+  });
+});
+
+describe("the adoption ledger is recorded on a schedule (dr-record.yml)", () => {
+  const w = () => wf("dr-record.yml");
+  const record = () => w().jobs.record;
+
+  test("runs on a cron schedule (and by hand), never on pushes or pull requests", () => {
+    expect(Object.keys(w().on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(w().on.schedule).toEqual([{ cron: expect.stringMatching(/^\S+ \S+ \S+ \S+ \S+$/) }]);
+    expect(w().permissions).toEqual({ contents: "read" });
+  });
+
+  test("records each stack on its in-VPC runner, in the <stack>-dr-record environment, as the recorder role", () => {
+    const job = record();
+    expect(job["runs-on"]).toBe(IN_VPC);
+    expect(job.environment).toBe(ledgerRecorderGithubEnvironment("${{ matrix.stack }}"));
+    expect(job.permissions).toEqual({ contents: "read", "id-token": "write" });
+    const creds = job.steps.find((s: any) => String(s.uses).startsWith("aws-actions/configure-aws-credentials"));
+    expect(creds.with["role-to-assume"]).toBe(ledgerRecorderRoleArn("${{ matrix.account }}", "${{ matrix.stack }}"));
+    expect(creds.with["aws-region"]).toBe("${{ matrix.region }}");
+  });
+
+  test("its matrix is `dr record-stacks` over the bootstrapped stacks, and record gets no hand-copied bucket or key", () => {
+    const list = w().jobs.stacks;
+    expect(list["runs-on"]).toBe("ubuntu-24.04");
+    expect(list.permissions).toBeUndefined();
+    expect(list.steps.find((s: any) => s.id === "list").run).toContain('npm run --silent dr -- record-stacks --deployed "$DEPLOYED"');
+    expect(record().strategy.matrix).toBe("${{ fromJSON(needs.stacks.outputs.matrix) }}");
+    const run = record().steps.map((s: any) => s.run ?? "").join("\n");
+    expect(run).toContain('npm run dr -- record --stack "$STACK"');
+    expect(run).not.toMatch(/--bucket|--kms-key/);
+  });
+
+  test("with no stack to record, the record job is skipped (its `if` is evaluated before the matrix is applied, GitHub docs 'Using conditions to control job execution')", () => {
+    expect(record().if).toBe("fromJSON(needs.stacks.outputs.matrix).include[0] != null");
+  });
+
+  test("the runner's image is CodeBuild's amazonlinux-x86_64-standard:5.0, which ships the AWS CLI v2 and kubectl that record calls (aws/aws-codebuild-docker-images al/x86_64/standard/5.0/Dockerfile)", () => {
+    expect(DEFAULT_RUNNER_IMAGE).toBe("aws/codebuild/amazonlinux-x86_64-standard:5.0");
+  });
+
+  test("only the record job gets an OIDC token", () => {
+    const withToken = Object.entries<any>(w().jobs).filter(([, j]) => j.permissions?.["id-token"] === "write").map(([n]) => n);
+    expect(withToken).toEqual(["record"]);
   });
 });
