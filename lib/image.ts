@@ -143,11 +143,13 @@ export async function runImagePipeline(opts: PipelineOptions): Promise<{ lock: I
     reused = true;
     log(`${name} is already registered as ${amiId}: unchanged sources, nothing to upload`);
   } else {
-    // EBS direct APIs: only the image's non-zero blocks travel, straight into a snapshot.
+    // EBS direct APIs, straight into a snapshot. Every block, zeros included: coldsnap's README says
+    // `--omit-zero-blocks` "is usually incompatible with encrypted EBS snapshots" (an absent block of the
+    // KMS-encrypted copy below does not read back as zeros), so it is never passed.
     // Tagged at StartSnapshot (coldsnap >= 0.7.0 `--tag`): the image role may write into, copy from and delete only
     // snapshots carrying the upload tag (lib/imageRole.ts).
     const tagArgs = uploadTags(name, build.outputHash).flatMap((t) => ["--tag", `Key=${t.Key},Value=${t.Value}`]);
-    const upload = r.run("coldsnap", ["upload", "--wait", "--omit-zero-blocks", ...tagArgs, build.imagePath]);
+    const upload = r.run("coldsnap", ["upload", "--wait", ...tagArgs, build.imagePath]);
     const raw = /snap-[0-9a-f]{8,17}/.exec(upload)?.[0];
     if (!raw) throw new Error(`coldsnap upload printed no snapshot ID: ${JSON.stringify(upload.slice(0, 200))}`);
     // Under the image key: AMIs on the default aws/ebs key cannot be shared with other accounts.
