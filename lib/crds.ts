@@ -148,7 +148,7 @@ const compiled = new WeakMap<object, ValidateFunction>();
 function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = cachedValidator(toJsonSchema(schema, true), ajv);
+    v = validatorFor(toJsonSchema(schema, true), ajv);
     compiled.set(schema, v);
   }
   return v;
@@ -163,10 +163,12 @@ const AJV_KEY = `${(require("ajv/package.json") as { version: string }).version}
  * schemas (~1 s of CPU for gitops/) was most of the checker's fixed cost, and loading the same code
  * back is a few milliseconds. It is the code ajv generates for that schema, so it judges identically.
  */
+export const newAjv = () => new Ajv(AJV_OPTIONS);
 const VALIDATOR_CACHE = path.join(os.tmpdir(), `nixplane-ajv-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
-function cachedValidator(jsonSchema: Record<string, unknown>, ajv: Ajv): ValidateFunction {
-  const file = path.join(VALIDATOR_CACHE, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
+/** `ajv` must have been made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
+export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
+  const file = path.join(cacheDir, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
   let code: string | undefined;
   try {
     code = fs.readFileSync(file, "utf8");
@@ -178,7 +180,7 @@ function cachedValidator(jsonSchema: Record<string, unknown>, ajv: Ajv): Validat
   }
   const validator = ajv.compile(jsonSchema);
   try {
-    fs.mkdirSync(VALIDATOR_CACHE, { recursive: true });
+    fs.mkdirSync(cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, standaloneCode(ajv, validator));
     fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
@@ -240,7 +242,7 @@ const XR_CROSSPLANE_SPEC: K8sSchema = { type: "object", "x-kubernetes-preserve-u
 
 export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
   const types = new Map<string, TypeEntry>();
-  const ajv = new Ajv(AJV_OPTIONS);
+  const ajv = newAjv();
 
   const key = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   for (const file of yamlFiles(dir)) {

@@ -50,17 +50,26 @@ try {
 }
 `;
 
+/** `NIXPLANE_YAML_WORKERS` (a whole number) overrides the default: one worker per extra core. */
+export function workersFor(files: number, env: NodeJS.ProcessEnv = process.env): number {
+  const override = env.NIXPLANE_YAML_WORKERS;
+  if (override !== undefined) {
+    if (!/^\d+$/.test(override)) throw new Error(`NIXPLANE_YAML_WORKERS must be a whole number of worker threads, got ${JSON.stringify(override)}`);
+    return Number(override);
+  }
+  return files < PARALLEL_MIN_FILES ? 0 : Math.max(0, os.availableParallelism() - 1);
+}
+
 export interface PendingYaml {
   /** Every file's documents, in file order; throws the error a sequential read would throw first. */
   finish(): unknown[][];
 }
 
 /**
- * Starts reading `files`; `workers` defaults to one per extra core (none for fewer than
- * PARALLEL_MIN_FILES files, or on one core).
+ * Starts reading `files`; `workers` defaults to `workersFor(files.length)`.
  */
 export function startReadingYaml(files: string[], options: { workers?: number } = {}): PendingYaml {
-  const workers = options.workers ?? (files.length < PARALLEL_MIN_FILES ? 0 : Math.max(0, os.availableParallelism() - 1));
+  const workers = options.workers ?? workersFor(files.length);
   if (workers === 0) return { finish: () => withPlainEnv(() => files.map(readYamlDocuments)) };
 
   const counter = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
