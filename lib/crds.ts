@@ -10,10 +10,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import { parseAllDocuments, parseDocument } from "yaml";
+import standaloneCode from "ajv/dist/standalone";
+import { parseDocument } from "yaml";
 import { compileRule } from "./cel";
 import { resolveCrdsDir, sha256 } from "./crdLock";
 import { REPO_ROOT } from "./paths";
+import { readYamlDocuments } from "./yamlDocs";
+
+export { readYamlDocuments };
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
 export interface ValidationError {
@@ -98,16 +102,6 @@ export function yamlFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** All non-empty documents of a YAML file; a parse error throws with the file name. */
-export function readYamlDocuments(file: string): unknown[] {
-  const docs = parseAllDocuments(fs.readFileSync(file, "utf8"));
-  const list = Array.isArray(docs) ? docs : [docs];
-  return list.map((doc) => {
-    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
-    return doc.toJS() as unknown;
-  }).filter((d) => d !== null && d !== undefined);
-}
-
 /**
  * Parsed CRD files, kept for the life of the process: parsing ~5 MB of YAML is most of a registry's
  * cost, and registries are rebuilt often (each check owns one, since it learns XRDs). Read-only use.
@@ -154,10 +148,50 @@ const compiled = new WeakMap<object, ValidateFunction>();
 function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
-    v = ajv.compile(toJsonSchema(schema, true));
+    v = validatorFor(toJsonSchema(schema, true), ajv);
     compiled.set(schema, v);
   }
   return v;
+}
+
+/** ajv's options for every registry; `code.source` lets a compiled validator be written out as code. */
+const AJV_OPTIONS = { allErrors: true, strict: false, validateFormats: false, code: { source: true } };
+const AJV_KEY = `${(require("ajv/package.json") as { version: string }).version}\0${JSON.stringify(AJV_OPTIONS)}\0`;
+/**
+ * Across processes, each compiled validator is kept as ajv's standalone code under the OS temp folder,
+ * named by the sha256 of ajv's version, its options and the JSON Schema: compiling the CRDs' large
+ * schemas (~1 s of CPU for gitops/) was most of the checker's fixed cost, and loading the same code
+ * back is a few milliseconds. It is the code ajv generates for that schema, so it judges identically.
+ */
+export const newAjv = () => new Ajv(AJV_OPTIONS);
+const VALIDATOR_CACHE = path.join(os.tmpdir(), `nixplane-ajv-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+
+/** `ajv` must have been made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
+export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
+  const file = path.join(cacheDir, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
+  let code: string | undefined;
+  try {
+    code = fs.readFileSync(file, "utf8");
+  } catch { /* not cached yet */ }
+  if (code !== undefined) {
+    const module = { exports: {} as { default?: ValidateFunction } };
+    new Function("require", "module", "exports", code)(ajvRuntime, module, module.exports);
+    if (typeof module.exports.default === "function") return module.exports.default;
+  }
+  const validator = ajv.compile(jsonSchema);
+  try {
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, standaloneCode(ajv, validator));
+    fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
+  } catch { /* no cache */ }
+  return validator;
+}
+
+/** Standalone validators require only ajv's runtime helpers (string length, deep equality). */
+function ajvRuntime(id: string): unknown {
+  if (!id.startsWith("ajv/dist/runtime/")) throw new Error(`a cached validator may require only ajv's runtime, not ${id}`);
+  return require(id);
 }
 
 /**
@@ -208,7 +242,7 @@ const XR_CROSSPLANE_SPEC: K8sSchema = { type: "object", "x-kubernetes-preserve-u
 
 export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
   const types = new Map<string, TypeEntry>();
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const ajv = newAjv();
 
   const key = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   for (const file of yamlFiles(dir)) {
@@ -426,14 +460,14 @@ function celErrors(s: K8sSchema, value: unknown, at: string, add: (p: string, m:
 export function withDefaults(s: K8sSchema, value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) {
-    if (!s.items) return value;
+    if (!s.items || !defaultsBelow(s.items)) return value;
     const items = s.items;
     const mapped = value.map((v) => withDefaults(items, v));
     return mapped.some((v, i) => v !== value[i]) ? mapped : value;
   }
   const record = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  for (const [k, child] of Object.entries(s.properties ?? {})) {
+  for (const [k, child] of defaultingProperties(s)) {
     const current = record[k];
     const next = current === undefined ? child.default : withDefaults(child, current);
     if (next !== current) {
@@ -442,4 +476,22 @@ export function withDefaults(s: K8sSchema, value: unknown): unknown {
     }
   }
   return out ?? record;
+}
+
+/**
+ * The properties of `s` that defaulting can change: those with a default, or with one anywhere below
+ * (through properties and items, the only paths withDefaults follows). A CRD's schema has hundreds of
+ * properties and a handful of defaults, so the walk skips every subtree that has none (memoised per node).
+ */
+const defaultingCache = new WeakMap<K8sSchema, [string, K8sSchema][]>();
+function defaultingProperties(s: K8sSchema): [string, K8sSchema][] {
+  let list = defaultingCache.get(s);
+  if (!list) {
+    list = Object.entries(s.properties ?? {}).filter(([, child]) => child.default !== undefined || defaultsBelow(child));
+    defaultingCache.set(s, list);
+  }
+  return list;
+}
+function defaultsBelow(s: K8sSchema): boolean {
+  return defaultingProperties(s).length > 0 || (s.items !== undefined && defaultsBelow(s.items));
 }

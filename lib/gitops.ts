@@ -5,10 +5,11 @@
  */
 import * as path from "node:path";
 import { ARGOCD_PROJECT, CROSSPLANE_IAM_PATH, ENVIRONMENT_CONFIG_NAME, ENVIRONMENT_KEY_TYPES, ENVIRONMENT_KEYS, IN_CLUSTER, PROJECT_RESOURCES, XR_GROUP, type EnvironmentKey, type GroupKind } from "./contract";
-import { crdsDir, loadCrdRegistry, readYamlDocuments, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
+import { crdsDir, loadCrdRegistry, repoRoot, yamlFiles, type CrdRegistry, type K8sSchema, type KubeObject } from "./crds";
 import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolicy } from "./naming";
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
 import { providerFamiliesAdmissionPolicy, PROVIDER_FAMILIES_POLICY_NAME } from "./providerFamilies";
+import { startReadingYaml } from "./parallelYaml";
 import { renderAndJudge } from "./renderCheck";
 import { adoptionProblems, composedNameCollisions, isAdoptionPatch } from "./adoptionCheck";
 import { listStacks, readStackDoc } from "./stackFiles";
@@ -97,9 +98,23 @@ const IAM_PATHED = /^iam\.aws\.(m\.)?upbound\.io\/[^/]+\/(Role|Policy)$/;
 
 /** Every YAML document under `gitopsDir`, files named relative to its parent folder. */
 export function loadGitops(gitopsDir: string): GitopsDocument[] {
+  return startLoadingGitops(gitopsDir).finish();
+}
+
+/**
+ * `loadGitops` started now and finished by `finish()`: with many files, worker threads parse while
+ * the caller does other work (the checker loads its CRD registry), then the caller parses beside them.
+ */
+export function startLoadingGitops(gitopsDir: string): { finish(): GitopsDocument[] } {
   const base = path.dirname(path.resolve(gitopsDir));
-  return yamlFiles(gitopsDir).flatMap((file) =>
-    readYamlDocuments(file).map((obj) => ({ file: path.relative(base, file), obj: obj as KubeObject })));
+  const files = yamlFiles(gitopsDir);
+  const pending = startReadingYaml(files);
+  return {
+    finish: () => pending.finish().flatMap((docs, i) => {
+      const file = path.relative(base, files[i]);
+      return docs.map((obj) => ({ file, obj: obj as KubeObject }));
+    }),
+  };
 }
 
 

@@ -97,7 +97,7 @@ export const found = (v: unknown) => v !== NOT_FOUND;
  * With `owned`, containers not in it are shared with a template and are copied before being written
  * (copy on write: rendering thousands of XRs copies only what their patches touch).
  */
-export function setPath(obj: Record<string, unknown>, p: string, value: unknown, owned?: WeakSet<object>): void {
+export function setPath(obj: Record<string, unknown>, p: string, value: unknown, owned?: Set<object>): void {
   const segs = fieldPathSegments(p);
   let node: any = obj;
   for (let i = 0; i < segs.length - 1; i++) {
@@ -377,7 +377,7 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     if (!template) throw new RenderError(`composed resource ${JSON.stringify(name)} has no base template, and was not produced by a previous Function in the pipeline`);
     // The template is shared by every XR: only the containers a patch writes are copied.
     const resource: Record<string, any> = { ...template };
-    const owned = new WeakSet<object>([resource]);
+    const owned = new Set<object>([resource]); // a Set, not a WeakSet: it lives for one resource, and ephemeron tables cost every GC
     let skip: { reason: string; source: "composite" | "environment" } | undefined;
     for (const [k, p] of patches.entries()) {
       const from = p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" ? xr

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { median, slope, verdict } from "../lib/bench";
 import { scaledNodeGroups } from "../lib/benchPlan";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
+import { spawnSync } from "node:child_process";
 import { launcher } from "../tools/bench";
 
 // The bench's arithmetic and set-up only: its timings are never asserted (they depend on the machine).
@@ -31,6 +32,13 @@ describe("bench set-up", () => {
   it("times the plan exactly as package.json launches it", () => {
     const script = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).scripts.plan as string;
     expect([...launcher().slice(1), "tools/plan.ts"].join(" ")).toBe(script.replace(/^node /, ""));
+  });
+
+  it("prints its usage for --help and runs nothing", () => {
+    const r = spawnSync(launcher()[0], [...launcher().slice(1), path.join(__dirname, "..", "tools", "bench.ts"), "--help"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^npm run bench \[-- --peer\] .*--only plan,nodegroups,claims,timeline,test,gitops\]/);
+    expect(r.stdout).not.toContain("nixplane bench —");
   });
 
   it("refuses a plan script it cannot launch the same way", () => {

@@ -107,7 +107,17 @@ function repoWithClaims(claims: number): string {
   return root;
 }
 
+export const USAGE = `npm run bench [-- --peer] [--runs ${DEFAULT_RUNS}] [--test-runs ${DEFAULT_TEST_RUNS}] [--only ${SECTIONS.join(",")}]
+  --peer        time the CDK EKS Blueprints peer (bench/peer, installed on first use) against the plan
+  --runs N      runs per timed command (the 50,000-file checker: at most 3)
+  --test-runs N runs of \`npm test\`
+  --only LIST   sections to run, comma-separated (default: all)`;
+
 async function main(argv: string[]) {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    return;
+  }
   const runs = option(argv, "runs", DEFAULT_RUNS);
   const testRuns = option(argv, "test-runs", DEFAULT_TEST_RUNS);
   const peer = argv.includes("--peer");

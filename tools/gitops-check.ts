@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { parseArgs, UsageError } from "../lib/cli";
 import { CrdsUnavailableError } from "../lib/crdLock";
 import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
-import { checkDocuments, formatProblem, generateComposites, loadGitops, stackFacts } from "../lib/gitops";
+import { checkDocuments, formatProblem, generateComposites, stackFacts, startLoadingGitops } from "../lib/gitops";
 import { namingPolicyFile } from "../lib/naming";
 import { missingEnvironmentFolders } from "../lib/newEnv";
 import { providerFamiliesPolicyFile } from "../lib/providerFamilies";
@@ -26,9 +26,10 @@ try {
     }
   }
 
-  const registry = loadCrdRegistry(crdsDir());
   const started = performance.now();
-  const docs = loadGitops(dir);
+  const loading = startLoadingGitops(dir); // workers parse the tree while this thread loads the CRDs
+  const registry = loadCrdRegistry(crdsDir());
+  const docs = loading.finish();
   for (const obj of generateComposites(generate)) docs.push({ file: "generated/apis/bench/example.yaml", obj });
   const problems = checkDocuments(docs, registry, { stacks: stackFacts() });
   const seconds = ((performance.now() - started) / 1000).toFixed(2);

@@ -1,0 +1,161 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import YAML from "yaml";
+import { crdsDir, loadCrdRegistry, newAjv, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
+import { ENVIRONMENT_CONFIG_NAME, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops } from "../lib/gitops";
+import { startReadingYaml, workersFor } from "../lib/parallelYaml";
+import { withPlainEnv, readYamlDocuments } from "../lib/yamlDocs";
+import { renderComposition } from "../lib/render";
+
+// The checker's fast paths (npm run bench, gitops section) each promise the plain path's exact result.
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-fast-"));
+
+describe("YAML files parsed on worker threads", () => {
+  let dir: string;
+  let files: string[];
+  beforeAll(() => {
+    dir = tmp();
+    // XRs, multi-document files, aliases, empty documents, block scalars: more files than a few chunks.
+    const xrs = generateComposites(300);
+    files = xrs.map((xr, i) => {
+      const file = path.join(dir, `f-${String(i).padStart(4, "0")}.yaml`);
+      const extra = i % 7 === 0 ? `---\nbase: &b {a: 1, list: [x, y]}\nuse: *b\n---\n` : i % 11 === 0 ? "---\ntext: |\n  two\n  lines\nnum: 0x1F\nflag: yes\n" : "";
+      fs.writeFileSync(file, `${YAML.stringify(xr)}${extra}`);
+      return file;
+    });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("gives every file's documents in file order, exactly as reading them one by one", () => {
+    const sequential = files.map(readYamlDocuments);
+    const parallel = startReadingYaml(files, { workers: 2 }).finish();
+    expect(parallel).toHaveLength(files.length);
+    expect(JSON.stringify(parallel)).toBe(JSON.stringify(sequential));
+    expect(parallel).toEqual(sequential);
+    // An alias stays one object shared within its file, as yaml's toJS gives it.
+    const withAlias = parallel[0] as Record<string, unknown>[];
+    expect(withAlias[1].use).toBe(withAlias[1].base);
+  });
+
+  it("throws the error a sequential read throws first, whichever thread met it", () => {
+    const broken = [files[5], files[250]];
+    const saved = broken.map((f) => fs.readFileSync(f, "utf8"));
+    try {
+      broken.forEach((f) => fs.writeFileSync(f, "a: [unclosed\n"));
+      let sequential: unknown;
+      try { files.map(readYamlDocuments); } catch (err) { sequential = err; }
+      expect(String(sequential)).toContain(`${files[5]}: `);
+      expect(() => startReadingYaml(files, { workers: 2 }).finish()).toThrow((sequential as Error).message);
+    } finally {
+      broken.forEach((f, i) => fs.writeFileSync(f, saved[i]));
+    }
+  });
+
+  it("starts workers only where they pay, unless NIXPLANE_YAML_WORKERS says otherwise", () => {
+    expect(workersFor(10, {})).toBe(0);
+    expect(workersFor(5_000, {})).toBe(Math.max(0, os.availableParallelism() - 1));
+    expect(workersFor(5_000, { NIXPLANE_YAML_WORKERS: "0" })).toBe(0);
+    expect(() => workersFor(5_000, { NIXPLANE_YAML_WORKERS: "two" })).toThrow(/NIXPLANE_YAML_WORKERS must be a whole number of worker threads, got "two"/);
+  });
+
+  it("parses with process.env a plain copy, and gives the real one back even when parsing throws", () => {
+    const env = process.env;
+    expect(withPlainEnv(() => process.env !== env && process.env.PATH === env.PATH)).toBe(true);
+    expect(() => withPlainEnv(() => { throw new Error("boom"); })).toThrow("boom");
+    expect(process.env).toBe(env);
+  });
+});
+
+describe("validators cached as ajv standalone code", () => {
+  const registry = loadCrdRegistry(crdsDir());
+  const cluster = registry.schemaFor("rds.aws.m.upbound.io/v1beta1", "Cluster") as K8sSchema;
+  const bad = [
+    { apiVersion: "rds.aws.m.upbound.io/v1beta1", kind: "Cluster", spec: { forProvider: { region: 1, engine: "aurora-postgresql", bogus: true }, managementPolicies: ["Observe", "Nope"] } },
+    { apiVersion: "rds.aws.m.upbound.io/v1beta1", kind: "Cluster", spec: { forProvider: { serverlessv2ScalingConfiguration: [{ maxCapacity: "lots" }] } } },
+    { apiVersion: "rds.aws.m.upbound.io/v1beta1", kind: "Cluster", metadata: { name: "ok" }, spec: {} },
+    { apiVersion: "rds.aws.m.upbound.io/v1beta1", kind: "Cluster" },
+  ];
+
+  it("judges exactly as the validator ajv compiles, once read back from the cache", () => {
+    expect(cluster).toBeDefined();
+    const cache = tmp();
+    try {
+      const json = toJsonSchema(cluster, true);
+      const compiled = validatorFor(json, newAjv(), cache);
+      expect(fs.readdirSync(cache)).toHaveLength(1);
+      const loaded = validatorFor(json, newAjv(), cache);
+      expect(loaded).not.toBe(compiled);
+      for (const obj of bad) {
+        const verdicts = [compiled, loaded].map((v) => [v(obj), JSON.stringify(v.errors ?? null)]);
+        expect(verdicts[1]).toEqual(verdicts[0]);
+      }
+      expect(compiled(bad[0])).toBe(false); // the inputs are really bad: the comparison is not between two empty lists
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("compiles again when the cached file is not a validator", () => {
+    const cache = tmp();
+    try {
+      const json = toJsonSchema(cluster, true);
+      validatorFor(json, newAjv(), cache);
+      const [file] = fs.readdirSync(cache);
+      fs.writeFileSync(path.join(cache, file), "module.exports = 42;");
+      const v = validatorFor(json, newAjv(), cache);
+      expect(v(bad[0])).toBe(false);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The definition withDefaults implements: every absent property with a default gets it, at any depth. */
+function referenceDefaults(s: K8sSchema, value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return s.items ? value.map((v) => referenceDefaults(s.items!, v)) : value;
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [k, child] of Object.entries(s.properties ?? {})) {
+    if (out[k] === undefined) { if (child.default !== undefined) out[k] = child.default; } else out[k] = referenceDefaults(child, out[k]);
+  }
+  return out;
+}
+
+describe("defaulting walks only subtrees that hold a default", () => {
+  it("fills a default found only inside array items of properties without any", () => {
+    const s: K8sSchema = { type: "object", properties: { a: { type: "object", properties: { list: { type: "array", items: { type: "object", properties: { mode: { type: "string", default: "on" }, n: { type: "integer" } } } } } }, b: { type: "string" } } };
+    const value = { a: { list: [{ n: 1 }, { mode: "off" }] }, b: "x" };
+    expect(withDefaults(s, value)).toEqual({ a: { list: [{ n: 1, mode: "on" }, { mode: "off" }] }, b: "x" });
+    expect(value.a.list[0]).toEqual({ n: 1 }); // copy on write: the input is untouched
+    const untouched = { b: "y" };
+    expect(withDefaults({ type: "object", properties: { b: { type: "string" }, c: { type: "object", properties: { d: { type: "string" } } } } }, untouched)).toBe(untouched);
+  });
+
+  it("agrees with the definition on every document of gitops/ and everything its examples compose", () => {
+    const docs = loadGitops(path.join(__dirname, "..", "gitops"));
+    for (const d of docs.filter((x) => x.obj.kind === "CompositeResourceDefinition")) registry.addXrd(d.obj);
+    const compositions = docs.filter((d) => d.obj.kind === "Composition").map((d) => d.obj);
+    const sample = docs.find((d) => d.obj.kind === "EnvironmentConfig" && isExampleFile(d.file))!.obj;
+    const objects = docs.map((d) => d.obj);
+    for (const d of docs) {
+      const xrSchema = registry.schemaFor(String(d.obj.apiVersion), String(d.obj.kind));
+      const composition = compositions.find((c) => JSON.stringify((c.spec as any).compositeTypeRef) === JSON.stringify({ apiVersion: d.obj.apiVersion, kind: d.obj.kind }));
+      if (!xrSchema || !composition) continue;
+      const result = renderComposition(composition, withDefaults(xrSchema, d.obj) as any, new Map([[ENVIRONMENT_CONFIG_NAME, sample]]), INSTALLED_FUNCTIONS);
+      objects.push(...result.resources.map((r) => r.resource));
+    }
+    let judged = 0;
+    for (const obj of objects) {
+      const schema = registry.schemaFor(String(obj.apiVersion), String(obj.kind));
+      if (!schema) continue;
+      judged++;
+      expect(withDefaults(schema, obj)).toEqual(referenceDefaults(schema, obj));
+    }
+    expect(judged).toBeGreaterThan(30);
+  });
+});
+
+let registry: ReturnType<typeof loadCrdRegistry>;
+beforeAll(() => { registry = loadCrdRegistry(crdsDir()); });
