@@ -34,6 +34,11 @@ export function rootModules(indexDts: string): Set<string> {
   return new Set(named.filter((f) => !namespaceFiles.has(f)));
 }
 
+/** Lines that import the package root with an `import()` expression (a type query `typeof import(…)` is fine). */
+export function dynamicRootImports(source: string): string[] {
+  return source.split("\n").filter((line) => /(?<!typeof )\bimport\(\s*["']@pulumi\/aws["']\s*\)/.test(line));
+}
+
 const missing = (want: Set<string>, have: Set<string>) => [...want].filter((x) => !have.has(x)).sort();
 
 describe("the type-checking subset of @pulumi/aws (lib/pulumiAws.d.ts)", () => {
@@ -58,6 +63,16 @@ describe("the type-checking subset of @pulumi/aws (lib/pulumiAws.d.ts)", () => {
     expect(root.has("provider") && root.has("getCallerIdentity") && root.has("types/enums")).toBe(true);
     expect(missing(root, shim.modules)).toEqual([]);
     expect([...shim.modules].filter((m) => !root.has(m))).toEqual([]);
+  });
+
+  test("no source imports the package root with import(): tsc resolves that in ESM mode, which skips the extensionless mapping and loads all of @pulumi/aws", () => {
+    const dirs = ["stacks", "bootstrap", "policy", "components", "lib", "tools", "test"];
+    const files = dirs.flatMap((d) => (fs.existsSync(path.join(REPO_ROOT, d)) ? fs.readdirSync(path.join(REPO_ROOT, d), { recursive: true, encoding: "utf8" }).map((f) => path.join(d, f)) : []))
+      .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+    expect(files.length).toBeGreaterThan(50);
+    expect(files.flatMap((f) => dynamicRootImports(fs.readFileSync(path.join(REPO_ROOT, f), "utf8")).map((l) => `${f}: ${l.trim()}`))).toEqual([]);
+    const pkg = "@pulumi/aws"; // spelled apart, so this file does not match itself
+    expect(dynamicRootImports(`const aws = await import("${pkg}");\nconst t: typeof import("${pkg}") = x;\nimport("${pkg}/s3");`)).toEqual([`const aws = await import("${pkg}");`]);
   });
 
   test("run time loads the real package: jest, and tsx (which honours tsconfig paths)", () => {
