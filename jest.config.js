@@ -11,7 +11,8 @@ module.exports = {
   // Each test file gets a fresh module registry, but a worker's heap keeps growing across files (the
   // @pulumi/* modules are loaded again per file). Recycle a worker whose heap (heapUsed, not RSS) passes
   // this after a file, so no test process grows past the suite's 600 MiB budget (npm run bench reports
-  // the peak). At 450MB a worker reached 759 MiB RSS: it started a heavy file (manifests, crossplane,
-  // argocdEndpoint add ~300 MiB) with ~450 MB of heap; at 300MB the peak was 617 MiB.
-  workerIdleMemoryLimit: "300MB",
+  // the peak). RSS runs ~200 MiB above heapUsed and a heavy file (manifests, crossplane, argocdEndpoint)
+  // adds ~300 MiB: largest worker at 450MB 759 MiB, at 300MB 617-666, at 250MB 539, at 200MB 561 MiB;
+  // each step down costs restarts (npm test CPU here: 300MB 226 s, 250MB 248 s, 200MB 260 s).
+  workerIdleMemoryLimit: "250MB",
 };
