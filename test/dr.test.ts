@@ -25,7 +25,7 @@ import { ledgerLocation, parseBucketEncryption, parseDescribeCluster, resolveRec
 import { DrError, rebuild, rootApplicationUrn } from "../lib/dr/rebuild";
 import { retire } from "../lib/dr/retire";
 import type { Rds } from "../lib/dr/interfaces";
-import { planProgram } from "./harness";
+import { planProgram, planStack } from "./harness"; // planStack: one run per stack for the whole file
 import { evaluate } from "./iam";
 import { CREATING, FakeClock, FakeKube, FakeStack, FakeStore, MISSING, READY, mr } from "./drFakes";
 
@@ -280,7 +280,7 @@ describe("dr rebuild", () => {
   test.each(listStacks())("the root Application's URN is the one the engine gives the offline plan's root Application in %s", async (stack) => {
     // The mock monitor keeps only the parent's last type in a URN (runtime/mocks.js newUrn); the engine
     // chains every ancestor's type with "$" (resource.js createUrn). Rebuild the engine's from the plan's parents.
-    const entries = planEntries((await runStack(stack)).resources);
+    const entries = planEntries((await planStack(stack)).resources);
     const byUrn = new Map(entries.map((e) => [e.urn, e]));
     const engineUrn = (e: (typeof entries)[number]) => {
       const types: string[] = [];
@@ -444,7 +444,7 @@ describe("dr drill", () => {
       const drillPlan = await runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ readOnlyProviders: true, adoptionPhase: "Observe", namingEnvironment: "dev" }) } });
       const rolePolicy = (rs: typeof drillPlan.resources) => rs.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === "nixplane-crossplane-providers")!.inputs.policy;
       expect(rolePolicy(drillPlan.resources)).toBe(policy);
-      expect(rolePolicy((await runStack("dev")).resources)).not.toBe(policy);
+      expect(rolePolicy((await planStack("dev")).resources)).not.toBe(policy);
       await expect(runStack("dev", { overrides: { "nixplane:dr": JSON.stringify({ adoptionPhase: "Adopt" }) } })).rejects.toThrow(/dr\.adoptionPhase/);
     });
 
@@ -485,7 +485,7 @@ describe("dr failover", () => {
 
 describe("dr retire", () => {
   test("after the refresh, purges the Helm releases and objects that survived it; imports nothing when none did", async () => {
-    const entries = planEntries((await runStack("dev")).resources);
+    const entries = planEntries((await planStack("dev")).resources);
     const state = { resources: entries.map((e) => ({ urn: e.urn, type: e.type, dependencies: e.dependencies, ...(e.parent ? { parent: e.parent } : {}), ...(e.provider ? { provider: `${e.provider}::id` } : {}) })) };
     const stack = new FakeStack("dev", {}, state);
     const { purged } = await retire(stack, () => undefined);
@@ -531,7 +531,7 @@ describe("the command line", () => {
 
 describe("the prod-dr stack", () => {
   test("re-declares prod's XRs under prod's naming prefix: its root Application syncs gitops/environments/prod", async () => {
-    const { resources } = await runStack("prod-dr");
+    const { resources } = await planStack("prod-dr");
     const app = resources.find((r) => r.type === "kubernetes:argoproj.io/v1alpha1:Application")!;
     const paths = ((app.inputs.spec as any).sources as { path: string }[]).map((s) => s.path);
     expect(paths).toEqual(["gitops/apis", "gitops/environments/prod"]);
@@ -670,7 +670,7 @@ describe("where dr record reads and writes (lib/dr/recordTarget.ts): from the st
 
 describe("the DR invariants on the plans", () => {
   test("prod's DR copies are of exactly the images prod's nodes boot (the pipeline's images prod copies), made by a provider in prod's DR region", async () => {
-    const { resources } = await runStack("prod");
+    const { resources } = await planStack("prod");
     const config = parseConfig(rawStackValues("prod"));
     const regionOf = (r: { provider?: string }) => resources.find((p) => r.provider?.startsWith(`${p.urn}::`))?.inputs.region;
     const allCopies = resources.filter((r) => r.type === "aws:ec2/amiCopy:AmiCopy");

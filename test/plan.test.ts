@@ -7,7 +7,7 @@ import { listStacks } from "../lib/stackConfig";
 import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../lib/run";
 import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../lib/plan";
 import { runStack } from "../lib/runStack";
-import { TSX_CLI } from "../lib/paths";
+import { toolArgv } from "./scripts";
 
 const CONTRACT_KEYS = ["urn", "type", "name", "parent", "inputs", "dependencies", "dependsOn"];
 
@@ -93,7 +93,7 @@ describe("the command line", () => {
     let status = 0;
     let stderr = "";
     try {
-      execFileSync(process.execPath, [TSX_CLI, path.join(root, "tools/plan.ts"), "nosuchstack"], { cwd: root, encoding: "utf8", stdio: "pipe" });
+      execFileSync(process.execPath, [...toolArgv("tools/plan.ts"), "nosuchstack"], { cwd: root, encoding: "utf8", stdio: "pipe" });
     } catch (e: any) {
       status = e.status;
       stderr = e.stderr;

@@ -13,6 +13,7 @@ import { composedKinds, pluralize, resourceNameOf } from "../lib/composedKinds";
 import { CRD_LOCK, CrdsUnavailableError, missingFiles, resolveCrdsDir, sha256, upstreamUrl } from "../lib/crdLock";
 import { crdPlurals, crdsDir } from "../lib/crds";
 import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { toolArgv } from "./scripts";
 
 const SHARED = path.resolve(REPO_ROOT, "..", "shared", "crds");
 const GITOPS = path.join(REPO_ROOT, "gitops");
@@ -37,13 +38,13 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function run(cwd: string, script: string, args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [TSX_CLI, script, ...args], { cwd, env: childEnv(env), encoding: "utf8", timeout: 120_000 });
+  return spawnSync(process.execPath, [...toolArgv(script), ...args], { cwd, env: childEnv(env), encoding: "utf8", timeout: 120_000 });
 }
 
 /** As `run`, without blocking this process: the test's own HTTP server must keep answering. */
 function runAsync(cwd: string, script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSX_CLI, script, ...args], { cwd, env: childEnv(env) });
+    const child = spawn(process.execPath, [...toolArgv(script), ...args], { cwd, env: childEnv(env) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -238,7 +238,7 @@ async function smallProgramTimeline(): Promise<Timeline> {
   const { resources } = await clock.drive(runProgram({
     stack: "clock", config: {}, env: { region: "eu-west-1", accountId: "123456789012" }, clock,
     program: async () => {
-      const aws = await import("@pulumi/aws");
+      const aws: typeof import("@pulumi/aws") = require("@pulumi/aws"); // not import(): tsc would resolve it past lib/pulumiAws.d.ts
       const vpc = new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16" });
       new aws.ec2.Subnet("subnet", { vpcId: vpc.id, cidrBlock: "10.0.0.0/24" });
       const role = new aws.iam.Role("role", { assumeRolePolicy: "{}" });
