@@ -20,6 +20,7 @@ import { imageAccountKeyPolicy } from "../lib/imageKeys";
 import { imageLockProblems, type ImageLock } from "../lib/imageLock";
 import { imagePipelinePolicy } from "../lib/imageRole";
 import { throwIfInvalid, type Problem } from "../components/validate";
+import { ledgerRecorderGithubEnvironment } from "../lib/dr/recorder";
 
 export const ACCOUNT_BOOTSTRAP_TYPE = "nixplane:bootstrap:AccountBootstrap";
 /** Pulumi's DIY backend layout under the bucket (project-scoped stacks). */
@@ -32,6 +33,8 @@ export interface StackSpec {
   name: string;
   /** Previews need a reviewer's approval (the `<name>-preview` environment's rule). Default: name is prod. */
   sensitive?: boolean;
+  /** The stack sets `dr.region`: its adoption ledger is recorded hourly in the GitHub environment `<name>-dr-record`. */
+  drRecord?: boolean;
 }
 
 export interface AccountBootstrapArgs {
@@ -59,8 +62,13 @@ export function validateAccountBootstrapArgs(args: AccountBootstrapArgs): Proble
   const problems: Problem[] = [];
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(args.repository)) problems.push({ propertyPath: "repository", reason: `"${args.repository}" is not a GitHub owner/name` });
   if (args.stacks.length === 0) problems.push({ propertyPath: "stacks", reason: "must list at least one stack" });
+  // A stack named like another stack's derived GitHub environment (`prod-preview`, `prod-dr-record`, `images`) would
+  // share that environment, and with it the other stack's role trust (the OIDC `sub` names only the environment).
+  const derived = new Set(args.stacks.flatMap((s) => githubEnvironments([s]).map((e) => e.name).filter((n) => n !== githubEnvironment(s.name, "deploy"))));
+  if (args.images) derived.add(IMAGE_ENVIRONMENT);
   args.stacks.forEach((s, i) => {
     if (!/^[a-z][a-z0-9-]{1,15}$/.test(s.name)) problems.push({ propertyPath: `stacks[${i}].name`, reason: `"${s.name}" must be 2-16 lower-case letters, digits or '-'` });
+    if (derived.has(s.name)) problems.push({ propertyPath: `stacks[${i}].name`, reason: `"${s.name}" is the GitHub environment another stack's previews, DR recorder or the image pipeline use: name the stack otherwise` });
   });
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(args.stateBucket)) problems.push({ propertyPath: "stateBucket", reason: `"${args.stateBucket}" is not an S3 bucket name` });
   if (args.createOidcProvider === false && !args.existingOidcProviderArn) problems.push({ propertyPath: "existingOidcProviderArn", reason: "is required when createOidcProvider is false" });
@@ -125,6 +133,8 @@ export function githubEnvironments(stacks: StackSpec[], imageAccount = false): G
     ...stacks.flatMap((s) => [
       { name: githubEnvironment(s.name, "deploy"), deploymentBranches: "main", requiredReviewers: isSensitive(s) },
       { name: githubEnvironment(s.name, "preview"), deploymentBranches: "any", requiredReviewers: isSensitive(s) },
+      // The hourly schedule (.github/workflows/dr-record.yml) runs from main and cannot wait for a reviewer.
+      ...(s.drRecord ? [{ name: ledgerRecorderGithubEnvironment(s.name), deploymentBranches: "main", requiredReviewers: false }] : []),
     ]),
     ...(imageAccount ? [{ name: IMAGE_ENVIRONMENT, deploymentBranches: "main", requiredReviewers: false, variables: [IMAGE_ROLE_VARIABLE] }] : []),
   ];

@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { AccountBootstrap, githubEnvironments, GITHUB_OIDC_ISSUER, imageAccountOf, stateKeys } from "../bootstrap/account";
+import { AccountBootstrap, githubEnvironments, validateAccountBootstrapArgs, GITHUB_OIDC_ISSUER, imageAccountOf, stateKeys } from "../bootstrap/account";
 import { ciRoleArn, IMAGE_ENVIRONMENT, IMAGE_ROLE_VARIABLE, imageRoleArn, imageRoleName, secretsKeyAlias } from "../lib/ciRoles";
 import { imageAccountKeyPolicy } from "../lib/imageKeys";
 import { readImageLock } from "../lib/imageLock";
@@ -109,6 +109,21 @@ describe("GitHub environments the bootstrap asks for", () => {
       { name: "prod", deploymentBranches: "main", requiredReviewers: true },
       { name: "prod-preview", deploymentBranches: "any", requiredReviewers: true },
     ]);
+  });
+
+  test("a stack that sets dr.region gets the recorder's environment, main only and unreviewed (an hourly schedule cannot wait)", () => {
+    expect(githubEnvironments([{ name: "prod", drRecord: true }]).find((e) => e.name === "prod-dr-record")).toEqual({ name: "prod-dr-record", deploymentBranches: "main", requiredReviewers: false });
+    expect(githubEnvironments([{ name: "prod" }]).map((e) => e.name)).not.toContain("prod-dr-record");
+  });
+
+  // The roles' trust names only the environment (`repo:<r>:environment:<env>`), so two stacks sharing one would share roles.
+  test.each([["prod-preview", [{ name: "prod" }]], ["prod-dr-record", [{ name: "prod", drRecord: true }]]])("a stack named %s, another stack's environment, is refused", (name, others) => {
+    const problems = validateAccountBootstrapArgs({ repository: "acme/nixplane", stateBucket: "acme-state", stacks: [...others, { name }] });
+    expect(problems).toEqual([{ propertyPath: "stacks[1].name", reason: `"${name}" is the GitHub environment another stack's previews, DR recorder or the image pipeline use: name the stack otherwise` }]);
+  });
+
+  test("distinct stacks pass", () => {
+    expect(validateAccountBootstrapArgs({ repository: "acme/nixplane", stateBucket: "acme-state", stacks: [{ name: "prod", drRecord: true }, { name: "prod-dr" }, { name: "dev" }] })).toEqual([]);
   });
 
   test("bad arguments are all named at once", async () => {
