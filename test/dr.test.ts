@@ -685,6 +685,39 @@ describe("the DR invariants on the plans", () => {
     for (const c of drCopies) expect([c.name, c.inputs.encrypted, c.inputs.name]).toEqual([c.name, true, ownCopies.find((o) => o.inputs.sourceAmiId === c.inputs.sourceAmiId)!.inputs.name]);
   });
 
+  /**
+   * Every XR of the folder prod-dr syncs, rendered against each stack's own planned EnvironmentConfig: the
+   * external name of each resource adopted by name, keyed by XR and composed resource.
+   */
+  async function adoptedNames(stack: string, folder: string): Promise<Map<string, string>> {
+    const { resources } = await planStack(stack);
+    const envConfig = resources.find((r) => r.type === "kubernetes:apiextensions.crossplane.io/v1beta1:EnvironmentConfig")!;
+    const configs = new Map([[ENVIRONMENT_CONFIG_NAME, { apiVersion: "apiextensions.crossplane.io/v1beta1", kind: "EnvironmentConfig", metadata: { name: ENVIRONMENT_CONFIG_NAME }, data: envConfig.inputs.data } as KubeObject]]);
+    const docs = loadGitops(path.join(REPO_ROOT, "gitops"));
+    const registry = loadCrdRegistry(crdsDir());
+    const names = new Map<string, string>();
+    for (const { file, obj: xr } of docs.filter((d) => d.file.startsWith(`gitops/environments/${folder}/`) && String(d.obj.apiVersion).startsWith("platform.nixplane.io/"))) {
+      const composition = docs.find((d) => d.obj.kind === "Composition" && (d.obj.spec as any).compositeTypeRef.kind === xr.kind)!.obj;
+      const r = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
+      expect([file, r.errors]).toEqual([file, []]);
+      for (const c of r.resources) {
+        const key = registry.resourceName(String(c.resource.apiVersion), String(c.resource.kind))!;
+        if (KIND_CLASSES[key]?.class === "adopted-by-name") names.set(`${xr.metadata!.namespace}/${xr.metadata!.name} ${c.name}`, String(c.resource.metadata?.annotations?.[EXTERNAL_NAME_ANNOTATION]));
+      }
+    }
+    return names;
+  }
+
+  test("every resource adopted by name has the same external name in prod and in its rebuild prod-dr (replicas included)", async () => {
+    const inProd = await adoptedNames("prod", "prod");
+    const onRebuild = await adoptedNames("prod-dr", "prod");
+    expect(inProd.size).toBeGreaterThan(0);
+    // The replica of prod's replicated ObjectStore is among them, named by the contract in both.
+    expect(inProd.get("team-checkout/assets replica-bucket")).toBe("acme-prod-team-checkout-assets-dr");
+    expect([...inProd.values()].every((n) => n && n !== "undefined")).toBe(true);
+    expect(Object.fromEntries(onRebuild)).toEqual(Object.fromEntries(inProd));
+  });
+
   test("prod-dr boots the architectures prod boots", () => {
     const archs = (stack: string) => [...new Set(parseConfig(rawStackValues(stack)).nodeGroups.map((g) => g.architecture))].sort();
     expect(archs("prod-dr")).toEqual(archs("prod"));
