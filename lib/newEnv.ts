@@ -9,8 +9,22 @@ import YAML from "yaml";
 import { gitopsEnvironment } from "./gitopsLayout";
 import { REPO_ROOT } from "./paths";
 import { listStacks, readStackDoc, stackFile } from "./stackFiles";
+import { IMAGE_ENVIRONMENT, githubEnvironment } from "./ciRoles";
+import { ledgerRecorderGithubEnvironment } from "./dr/recorder";
 
 export const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{1,15}$/;
+/**
+ * Suffixes of the GitHub environments derived from a stack's name (`<stack>-preview`, `<stack>-dr-record`), and the
+ * image pipeline's: the CI roles trust an environment by name alone, so no stack may be named like one.
+ */
+export const RESERVED_SUFFIXES = [githubEnvironment("x", "preview"), ledgerRecorderGithubEnvironment("x")].map((e) => e.slice(1));
+
+export function reservedNameProblem(name: string): string | undefined {
+  const suffix = RESERVED_SUFFIXES.find((s) => name.endsWith(s));
+  if (suffix) return `environment name "${name}" ends in "${suffix}", the suffix of a stack's derived GitHub environment: choose a name without it`;
+  if (name === IMAGE_ENVIRONMENT) return `environment name "${name}" is the image pipeline's GitHub environment: choose another name`;
+  return undefined;
+}
 
 /** The GitOps folder a stack's root Application syncs, relative to the repository: `<gitops.path>/environments/<env>`. */
 export function environmentFolder(stack: string, root = REPO_ROOT): string {
@@ -35,6 +49,8 @@ export interface NewEnvironment { stackFile: string; files: string[] }
 /** Writes the stack file and the environment folder; refuses a bad or taken name before writing anything. */
 export function createEnvironment(name: string, from = "dev", root = REPO_ROOT): NewEnvironment {
   if (!ENVIRONMENT_NAME.test(name)) throw new Error(`environment name "${name}" must be 2-16 lower-case letters, digits or '-', starting with a letter`);
+  const reserved = reservedNameProblem(name);
+  if (reserved) throw new Error(reserved);
   if (fs.existsSync(stackFile(name, root))) throw new Error(`stack ${name} exists already: ${path.relative(root, stackFile(name, root))}`);
   if (!listStacks(root).includes(from)) throw new Error(`--from ${from}: no such stack (stacks: ${listStacks(root).join(", ")})`);
   const sourceFolder = path.join(root, environmentFolder(from, root));

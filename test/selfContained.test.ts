@@ -13,6 +13,8 @@ import { composedKinds, pluralize, resourceNameOf } from "../lib/composedKinds";
 import { CRD_LOCK, CrdsUnavailableError, missingFiles, resolveCrdsDir, sha256, upstreamUrl } from "../lib/crdLock";
 import { crdPlurals, crdsDir } from "../lib/crds";
 import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { createEnvironment, reservedNameProblem } from "../lib/newEnv";
+import { listStacks } from "../lib/stackFiles";
 import { toolArgv } from "./scripts";
 
 const SHARED = path.resolve(REPO_ROOT, "..", "shared", "crds");
@@ -216,6 +218,18 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
   test("the plan writes the stack outputs, secrets masked", () => {
     const outputs = JSON.parse(fs.readFileSync(path.join(clone, "plan", "dev", "outputs.json"), "utf8"));
     expect(outputs).toMatchObject({ environment: "dev", clusterName: "nixplane-dev", kubeconfig: "[secret]" });
+  });
+
+  // The CI roles trust a GitHub environment by name alone (lib/ciRoles.ts githubTrustPolicy): a stack named
+  // `prod-preview` would run in prod's preview environment, with prod's preview role.
+  test.each(["prod-preview", "prod-dr-record", "images"])("npm run new-env refuses %s, a derived GitHub environment's name, before writing anything", (name) => {
+    expect(reservedNameProblem(name)).toMatch(new RegExp(`"${name}"`));
+    expect(() => createEnvironment(name, "dev", "/nonexistent")).toThrow(reservedNameProblem(name)!);
+  });
+
+  test("no committed stack has a reserved name, and ordinary names pass", () => {
+    expect(listStacks().filter((s) => reservedNameProblem(s))).toEqual([]);
+    expect(["prod-dr", "previewer", "qa"].map(reservedNameProblem)).toEqual([undefined, undefined, undefined]);
   });
 
   test("npm run new-env writes a stack and its environment folder that plan and pass the checker; without the folder the checker refuses the stack", () => {
