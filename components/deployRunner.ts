@@ -108,15 +108,19 @@ export function runnerPolicy(opts: { region: string; accountId: string; logGroup
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
+/** The workflows whose jobs need the VPC (the private API server): deploy, preview and the hourly DR ledger record. */
+export const RUNNER_WORKFLOWS = ["deploy", "preview", "dr-record"] as const;
+
 /**
- * The webhook's filter group: jobs queued in GitHub Actions (WORKFLOW_JOB_QUEUED), of the two workflows
- * that need the VPC. A workflow name is chosen by whoever writes the workflow, so this keeps stray jobs
- * off the runner but is not a security boundary: the environments' rules and the roles' trust are.
+ * The webhook's filter group: jobs queued in GitHub Actions (WORKFLOW_JOB_QUEUED) of RUNNER_WORKFLOWS; a job
+ * of any other workflow labelled for the runner would wait in the queue forever. A workflow name is chosen by
+ * whoever writes the workflow, so this keeps stray jobs off the runner but is not a security boundary: the
+ * environments' rules and the roles' trust are.
  */
 export function runnerWebhookFilters(): { type: string; pattern: string }[] {
   return [
     { type: "EVENT", pattern: "WORKFLOW_JOB_QUEUED" },
-    { type: "WORKFLOW_NAME", pattern: "^(deploy|preview)$" },
+    { type: "WORKFLOW_NAME", pattern: `^(${RUNNER_WORKFLOWS.join("|")})$` },
   ];
 }
 
