@@ -125,15 +125,37 @@ function cachedDocuments(file: string): unknown[] {
  */
 const PARSE_CACHE = path.join(os.tmpdir(), `nixplane-crd-json-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
+/** Verdicts of privateCacheDir per folder (exported for tests, which change a folder's mode). */
+export const checkedDirs = new Map<string, boolean>();
+/**
+ * Whether `dir` may hold a cache this process trusts: created private (0700) if missing, then a real directory
+ * owned by this user that no one else can write. The OS temp folder is shared, and the validator cache holds code
+ * this process runs: a folder someone else made first, or a symlink, means no cache, never their files.
+ */
+export function privateCacheDir(dir: string): boolean {
+  let ok = checkedDirs.get(dir);
+  if (ok === undefined) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const st = fs.lstatSync(dir);
+      ok = st.isDirectory() && (typeof process.getuid !== "function" || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
+    } catch {
+      ok = false;
+    }
+    checkedDirs.set(dir, ok);
+  }
+  return ok;
+}
+
 function parsedOnDisk(file: string): unknown[] {
   const bytes = fs.readFileSync(file);
+  if (!privateCacheDir(PARSE_CACHE)) return readYamlDocuments(file);
   const cached = path.join(PARSE_CACHE, `${sha256(bytes)}.json`);
   try {
     return JSON.parse(fs.readFileSync(cached, "utf8")) as unknown[];
   } catch {
     const docs = readYamlDocuments(file);
     try {
-      fs.mkdirSync(PARSE_CACHE, { recursive: true });
       const tmp = `${cached}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, JSON.stringify(docs));
       fs.renameSync(tmp, cached); // atomic: a concurrent reader never sees half a file
@@ -168,6 +190,7 @@ const VALIDATOR_CACHE = path.join(os.tmpdir(), `nixplane-ajv-${typeof process.ge
 
 /** `ajv` must have been made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
 export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
+  if (!privateCacheDir(cacheDir)) return ajv.compile(jsonSchema);
   const file = path.join(cacheDir, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
   let code: string | undefined;
   try {
@@ -180,7 +203,6 @@ export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cach
   }
   const validator = ajv.compile(jsonSchema);
   try {
-    fs.mkdirSync(cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, standaloneCode(ajv, validator));
     fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file

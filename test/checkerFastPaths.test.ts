@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { crdsDir, loadCrdRegistry, newAjv, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
+import { checkedDirs, crdsDir, loadCrdRegistry, newAjv, privateCacheDir, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
 import { ENVIRONMENT_CONFIG_NAME, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops } from "../lib/gitops";
 import { startReadingYaml, workersFor } from "../lib/parallelYaml";
 import { withPlainEnv, readYamlDocuments } from "../lib/yamlDocs";
@@ -94,6 +94,33 @@ describe("validators cached as ajv standalone code", () => {
       expect(compiled(bad[0])).toBe(false); // the inputs are really bad: the comparison is not between two empty lists
     } finally {
       fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  // The temp folder is shared: a cache folder another user could write (made first by them, or opened up) would
+  // let them choose code the checker runs. Such a folder is not used: nothing is read from it or written to it.
+  it("ignores a cache folder others can write, and a symlink to one: no cached code is run from it", () => {
+    const cache = tmp();
+    const link = `${cache}-link`;
+    try {
+      const json = toJsonSchema(cluster, true);
+      validatorFor(json, newAjv(), cache); // learns the file name the cache uses for this schema
+      const [name] = fs.readdirSync(cache);
+      fs.chmodSync(cache, 0o777);
+      fs.writeFileSync(path.join(cache, name), "throw new Error('planted code ran');");
+      checkedDirs.clear();
+      const v = validatorFor(json, newAjv(), cache);
+      expect(v(bad[0])).toBe(false);
+      expect(fs.readdirSync(cache)).toEqual([name]); // nothing written into it either
+      expect(privateCacheDir(cache)).toBe(false);
+      fs.chmodSync(cache, 0o700);
+      checkedDirs.clear();
+      fs.symlinkSync(cache, link);
+      expect(privateCacheDir(link)).toBe(false);
+      expect(privateCacheDir(cache + "-fresh")).toBe(true);
+      expect(fs.statSync(cache + "-fresh").mode & 0o777).toBe(0o700);
+    } finally {
+      for (const d of [cache, link, cache + "-fresh"]) fs.rmSync(d, { recursive: true, force: true });
     }
   });
 
