@@ -19,6 +19,8 @@ import { readYamlDocuments, withPlainEnv } from "./yamlDocs";
 export const PARALLEL_MIN_FILES = 1_000;
 /** Files per chunk taken from the shared counter: small enough to balance, large enough to batch messages. */
 const CHUNK = 64;
+/** A worker silent this long is given up on (a chunk of 64 files takes milliseconds). */
+export const STALL_MS = 5_000;
 // Slots of the shared counter: next file index to take, workers finished.
 const NEXT = 0;
 const DONE = 1;
@@ -68,7 +70,8 @@ export interface PendingYaml {
 /**
  * Starts reading `files`; `workers` defaults to `workersFor(files.length)`.
  */
-export function startReadingYaml(files: string[], options: { workers?: number } = {}): PendingYaml {
+export function startReadingYaml(files: string[], options: { workers?: number; /** tests */ loadTs?: string; stallMs?: number } = {}): PendingYaml {
+  const stallMs = options.stallMs ?? STALL_MS;
   const workers = options.workers ?? workersFor(files.length);
   if (workers === 0) return { finish: () => withPlainEnv(() => files.map(readYamlDocuments)) };
 
@@ -80,7 +83,7 @@ export function startReadingYaml(files: string[], options: { workers?: number } 
     ports.push(port1);
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { loadTs: path.join(__dirname, "..", "tools", "load-ts.cjs"), yamlDocs: path.join(__dirname, "yamlDocs.ts"), files, counter, chunk: CHUNK, port: port2 },
+      workerData: { loadTs: options.loadTs ?? path.join(__dirname, "..", "tools", "load-ts.cjs"), yamlDocs: path.join(__dirname, "yamlDocs.ts"), files, counter, chunk: CHUNK, port: port2 },
       transferList: [port2],
       stdout: false,
       stderr: false,
@@ -93,13 +96,17 @@ export function startReadingYaml(files: string[], options: { workers?: number } 
   return {
     finish(): unknown[][] {
       const results: (unknown[] | null | undefined)[] = new Array(files.length);
-      const drain = () => {
+      /** Takes every chunk the workers sent; whether there was any. */
+      const drain = (): boolean => {
+        let any = false;
         for (const port of ports) {
           for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
             const { start, docs } = m.message as ChunkMessage;
             docs.forEach((d, k) => { results[start + k] = d; });
+            any = true;
           }
         }
+        return any;
       };
       withPlainEnv(() => {
         for (let start = Atomics.add(shared, NEXT, CHUNK); start < files.length; start = Atomics.add(shared, NEXT, CHUNK)) {
@@ -109,9 +116,12 @@ export function startReadingYaml(files: string[], options: { workers?: number } 
           drain();
         }
       });
-      for (let done = Atomics.load(shared, DONE); done < workers; done = Atomics.load(shared, DONE)) {
-        Atomics.wait(shared, DONE, done, 1_000);
-        drain();
+      // A worker that dies without its `finally` (process.exit, out of memory, never started) never counts
+      // itself done: stop waiting once no message has arrived for STALL_MS; what it did not send is read below.
+      let quietSince = Date.now();
+      for (let done = Atomics.load(shared, DONE); done < workers && Date.now() - quietSince < stallMs; done = Atomics.load(shared, DONE)) {
+        Atomics.wait(shared, DONE, done, 100);
+        if (drain()) quietSince = Date.now();
       }
       drain();
       for (const port of ports) port.close();

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -5,6 +6,7 @@ import YAML from "yaml";
 import { checkedDirs, crdsDir, loadCrdRegistry, newAjv, privateCacheDir, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
 import { ENVIRONMENT_CONFIG_NAME, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops } from "../lib/gitops";
 import { startReadingYaml, workersFor } from "../lib/parallelYaml";
+import { REPO_ROOT } from "../lib/paths";
 import { withPlainEnv, readYamlDocuments } from "../lib/yamlDocs";
 import { renderComposition } from "../lib/render";
 
@@ -27,6 +29,29 @@ describe("YAML files parsed on worker threads", () => {
     });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // A worker ended by process.exit (or out of memory) never runs its `finally`, so never counts itself done:
+  // the caller must stop waiting for it and read what it did not send, not block forever.
+  it("a worker that dies without a word does not hang the caller: its files are read on the calling thread", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-dying-"));
+    const dying = path.join(dir, "exit.cjs");
+    fs.writeFileSync(dying, "process.exit(1);");
+    const script = path.join(dir, "read.ts");
+    fs.writeFileSync(script, [
+      `const { startReadingYaml } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "parallelYaml.ts"))});`,
+      `const { readYamlDocuments } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "yamlDocs.ts"))});`,
+      `const files = ${JSON.stringify(files)};`,
+      `const same = JSON.stringify(startReadingYaml(files, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish()) === JSON.stringify(files.map(readYamlDocuments));`,
+      `console.log(same ? "same" : "different");`,
+    ].join("\n"));
+    try {
+      // In a child with a deadline: a caller blocked in Atomics.wait cannot be interrupted by jest's timeout.
+      const r = spawnSync(process.execPath, ["--require", path.join(REPO_ROOT, "tools", "load-ts.cjs"), script], { encoding: "utf8", timeout: 60_000 });
+      expect([r.signal, r.stdout.trim()]).toEqual([null, "same"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("gives every file's documents in file order, exactly as reading them one by one", () => {
     const sequential = files.map(readYamlDocuments);
