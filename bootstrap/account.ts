@@ -20,6 +20,7 @@ import { imageAccountKeyPolicy } from "../lib/imageKeys";
 import { imageLockProblems, type ImageLock } from "../lib/imageLock";
 import { imagePipelinePolicy } from "../lib/imageRole";
 import { throwIfInvalid, type Problem } from "../components/validate";
+import { KEEP } from "../lib/keep";
 import { ledgerRecorderGithubEnvironment } from "../lib/dr/recorder";
 
 export const ACCOUNT_BOOTSTRAP_TYPE = "nixplane:bootstrap:AccountBootstrap";
@@ -172,9 +173,10 @@ function createAccountBootstrap(name: string, args: AccountBootstrapArgs, parent
   const opts = { parent };
   const region = aws.getRegionOutput({}, opts).region;
 
-  // The state: never deleted by Pulumi, every version kept, encrypted, private, TLS only.
-  const bucket = new aws.s3.Bucket(`${name}-state`, { bucket: args.stateBucket, forceDestroy: false }, { parent, protect: true });
-  new aws.s3.BucketVersioning(`${name}-state`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  // The state: never deleted by Pulumi (protected, and left in place by a destroy), every version kept, encrypted,
+  // private, TLS only. Deleting a BucketVersioning resource suspends versioning, so it is retained too.
+  const bucket = new aws.s3.Bucket(`${name}-state`, { bucket: args.stateBucket, forceDestroy: false }, { parent, ...KEEP });
+  new aws.s3.BucketVersioning(`${name}-state`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { ...opts, retainOnDelete: true });
   new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-state`, {
     bucket: bucket.id,
     rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
@@ -192,7 +194,7 @@ function createAccountBootstrap(name: string, args: AccountBootstrapArgs, parent
       description: `Pulumi secrets of the nixplane stack ${s.name}`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-    }, { parent, protect: true });
+    }, { parent, ...KEEP });
     new aws.kms.Alias(`${name}-${s.name}-secrets`, { name: secretsKeyAlias(s.name), targetKeyId: key.keyId }, opts);
     return [s.name, key];
   }));
@@ -240,7 +242,7 @@ function createImageCi(name: string, repository: string, img: ImageAccount, oidc
     enableKeyRotation: true,
     deletionWindowInDays: 30,
     policy: imageAccountKeyPolicy(img.account, img.shareWith),
-  }, { ...opts, protect: true });
+  }, { ...opts, ...KEEP });
   new aws.kms.Alias(`${name}-images`, { name: img.kmsKeyAlias, targetKeyId: key.keyId }, opts);
   const role = new aws.iam.Role(`${name}-images`, {
     name: imageRoleName(),

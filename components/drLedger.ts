@@ -9,6 +9,7 @@
  * without hand-copied ARNs; the one thing the bootstrap owns, GitHub's OIDC provider, has an ARN IAM
  * derives from its URL (one per account), so the trust needs nothing from the bootstrap's state.
  */
+import { KEEP } from "../lib/keep";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -25,8 +26,6 @@ export const DR_LEDGER_TYPE = "nixplane:dr:Ledger";
 export const LEDGER_KEY_DELETION_WINDOW_DAYS = 30;
 /** One recording takes seconds; an hour bounds a stuck one. */
 export const RECORDER_SESSION_SECONDS = 3600;
-/** Both protected and retained: `pulumi destroy` of the environment leaves the ledger and its key in place. */
-export const KEEP = { protect: true, retainOnDelete: true } as const;
 
 export interface DrLedgerArgs {
   /** The environment whose ledger this is (names the bucket, the object key and the recorder role). */

@@ -243,7 +243,9 @@ const drSchema = z.strictObject({
    * (an Aurora global cluster's secondary needs a DB subnet group there): e.g. the DR stack's VPC, stood up
    * ahead with `inCluster: false`. Default none: a Database asking for replication is then refused at render.
    */
-  privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" })).optional(),
+  // A DB subnet group spans at least two AZs: one subnet would fail only when Crossplane reconciles in the DR region.
+  privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { message: "is not a subnet ID (subnet-…)" }))
+    .refine((ids) => ids.length !== 1, { message: "needs at least two subnets in different AZs (an RDS DB subnet group spans two), or none" }).optional(),
 });
 
 /** The in-VPC GitHub Actions runner (components/deployRunner.ts); absent: none (CI must reach the API server otherwise). */

@@ -33,8 +33,10 @@ describe("the account bootstrap of a prod account", () => {
     plan = await planProgram(() => new AccountBootstrap("nixplane", { repository: REPO, stateBucket: BUCKET, stacks: [{ name: "prod" }, { name: "prod-dr" }] }), { stack: "bootstrap" });
   });
 
-  test("the state bucket is protected, versioned, KMS-encrypted, private and TLS-only", () => {
-    expect(plan.find("aws:s3/bucket:Bucket", "nixplane-state")).toMatchObject({ protect: true, inputs: { bucket: BUCKET, forceDestroy: false } });
+  test("the state bucket is protected and retained, versioned, KMS-encrypted, private and TLS-only", () => {
+    // Deleting the versioning resource would suspend versioning: it is retained too.
+    expect(plan.find("aws:s3/bucketVersioning:BucketVersioning", "nixplane-state")).toMatchObject({ retainOnDelete: true });
+    expect(plan.find("aws:s3/bucket:Bucket", "nixplane-state")).toMatchObject({ protect: true, retainOnDelete: true, inputs: { bucket: BUCKET, forceDestroy: false } });
     expect(plan.find("aws:s3/bucketVersioning:BucketVersioning", "nixplane-state").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
     expect(plan.find("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "nixplane-state").inputs.rules)
       .toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }]);
@@ -45,7 +47,7 @@ describe("the account bootstrap of a prod account", () => {
 
   test("each stack has its own rotating, protected KMS key under the alias the workflows' secrets provider names", () => {
     for (const s of ["prod", "prod-dr"]) {
-      expect(plan.find("aws:kms/key:Key", `nixplane-${s}-secrets`)).toMatchObject({ protect: true, inputs: { enableKeyRotation: true } });
+      expect(plan.find("aws:kms/key:Key", `nixplane-${s}-secrets`)).toMatchObject({ protect: true, retainOnDelete: true, inputs: { enableKeyRotation: true } });
       expect(plan.find("aws:kms/alias:Alias", `nixplane-${s}-secrets`).inputs.name).toBe(secretsKeyAlias(s));
     }
   });
@@ -174,7 +176,7 @@ describe("the account bootstrap of the image account", () => {
 
   test("the image key is the bootstrap's: protected, rotating, its policy sharing with the lock's shareWith, under the lock's alias", () => {
     const key = plan.find("aws:kms/key:Key", "nixplane-images");
-    expect(key).toMatchObject({ protect: true, inputs: { enableKeyRotation: true, policy: imageAccountKeyPolicy("123456789012", IMAGES.shareWith) } });
+    expect(key).toMatchObject({ protect: true, retainOnDelete: true, inputs: { enableKeyRotation: true, policy: imageAccountKeyPolicy("123456789012", IMAGES.shareWith) } });
     expect(plan.find("aws:kms/alias:Alias", "nixplane-images").inputs.name).toBe(IMAGES.kmsKeyAlias);
   });
 

@@ -91,6 +91,8 @@ describe("a bad config names every bad key, its value and what is allowed", () =
     ["missing GitOps repo", (c) => { delete c.gitops; }, "gitops is required (object)"],
     ["bad Git URL", (c) => { c.gitops = { repoUrl: "github.com/acme/x" }; }, 'gitops.repoUrl "github.com/acme/x" is not a Git URL (https://…, ssh://… or git@…)'],
     ["DR region equal to primary", (c) => { c.dr = { region: "eu-west-1" }; }, 'dr.region "eu-west-1" is the primary region: a DR copy must go elsewhere'],
+    ["one DR subnet (a DB subnet group spans two AZs)", (c) => { c.dr = { region: "eu-central-1", privateSubnetIds: ["subnet-0123456789abcdef0"] }; },
+      'dr.privateSubnetIds ["subnet-0123456789abcdef0"] needs at least two subnets in different AZs (an RDS DB subnet group spans two), or none'],
     ["service CIDR overlapping the VPC", (c) => { c.serviceCidr = "10.10.128.0/20"; }, 'serviceCidr "10.10.128.0/20" overlaps vpc.cidr "10.10.0.0/16"'],
     ["flow-log retention CloudWatch does not offer", (c) => { c.vpc.flowLogs = { retentionDays: 10 }; }, "vpc.flowLogs.retentionDays 10 is not one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"],
     ["disk too small", (c) => { c.nodeGroups[0] = group({ diskSizeGiB: 8 }); }, "nodeGroups[0].diskSizeGiB (8) must be >= 20"],

@@ -665,6 +665,8 @@ describe("where dr record reads and writes (lib/dr/recordTarget.ts): from the st
     expect(scheduledRecordings([{ ...facts, runnerRepository: undefined }], ["prod"])).toEqual([]);
     expect(() => scheduledRecordings([{ ...facts, allowedAccountIds: ["777788889999", "111122223333"] }], ["prod"]))
       .toThrow("stack prod: nixplane:allowedAccountIds lists 2 accounts; the recorder's role is in exactly one");
+    expect(() => scheduledRecordings([{ ...facts, environment: "production" }], ["prod"]))
+      .toThrow(`stack prod: nixplane:environment is "production"; the scheduled recorder needs it to equal the stack name`);
   });
 });
 

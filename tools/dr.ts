@@ -92,7 +92,8 @@ async function main(argv: string[]): Promise<void> {
       let deployed: unknown;
       try { deployed = JSON.parse(values.deployed!); } catch { deployed = undefined; }
       if (!Array.isArray(deployed) || !deployed.every((s) => typeof s === "string")) throw new Error(`--deployed "${values.deployed}" is not a JSON list of stack names`);
-      console.log(JSON.stringify({ include: scheduledRecordings(listStacks().map(stackFacts), deployed) }));
+      // Only deployed stacks are read: a stack file nobody deployed cannot break the others' schedule.
+      console.log(JSON.stringify({ include: scheduledRecordings(listStacks().filter((s) => (deployed as string[]).includes(s)).map(stackFacts), deployed) }));
       return;
     }
     case "rebuild": {

@@ -131,6 +131,12 @@ export function scheduledRecordings(stacks: RecordStackFacts[], deployed: string
   const out: ScheduledRecording[] = [];
   for (const s of stacks) {
     if (!deployed.includes(s.stack) || !s.drRegion || !s.runnerRepository) continue;
+    // The workflow runs in `<stack>-dr-record` and assumes the role named by the stack, while the Platform names
+    // the role and its trust by the environment (components/drLedger.ts): they must be one name.
+    if (s.environment !== s.stack) {
+      problems.push(`stack ${s.stack}: nixplane:environment is "${s.environment}"; the scheduled recorder needs it to equal the stack name (its GitHub environment and role are named by both)`);
+      continue;
+    }
     if (s.allowedAccountIds.length !== 1) {
       problems.push(`stack ${s.stack}: nixplane:allowedAccountIds lists ${s.allowedAccountIds.length} accounts; the recorder's role is in exactly one`);
       continue;
