@@ -16,15 +16,10 @@ import type { CrdRegistry, KubeObject } from "./crds";
 import { KIND_CLASSES } from "./dr/classes";
 import { ADOPTION_BASE_POLICIES, ADOPTION_PATCH_SETS, adoptionPatch, adoptionPatchSetName } from "./dr/phase";
 import type { Patch, PipelineStep } from "./render";
+import { sameJson } from "./sameJson";
 
 const ADOPTION_SET_NAMES: string[] = Object.values(ADOPTION_PATCH_SETS);
 
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  return v;
-}
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /** Whether `p` is one of the two adoption patches exactly: the only patch allowed to write spec.managementPolicies. */
 export function isAdoptionPatch(p: Patch): boolean {

@@ -13,6 +13,7 @@ import { startReadingYaml } from "./parallelYaml";
 import { renderAndJudge } from "./renderCheck";
 import { adoptionProblems, composedNameCollisions, isAdoptionPatch } from "./adoptionCheck";
 import { listStacks, readStackDoc } from "./stackFiles";
+import { sameJson } from "./sameJson";
 
 export { composedKinds } from "./composedKinds";
 
@@ -271,14 +272,9 @@ function checkAdmissionPolicy(obj: KubeObject, at: At): void {
   const match = shipped.flatMap((g) => g.objects.map((o) => ({ source: g.source, why: g.why, o })))
     .find(({ o }) => o.kind === obj.kind && (o.metadata as { name: string }).name === nameOf(obj));
   if (!match) at("metadata.name", `the only admission objects gitops/ ships are ${NAMING_POLICY_NAME} and ${PROVIDER_FAMILIES_POLICY_NAME} (policy and binding each), rendered by ${shipped.map((g) => g.source).join(" and ")}`);
-  else if (JSON.stringify(canonical(obj)) !== JSON.stringify(canonical(match.o))) {
+  else if (!sameJson(obj, match.o)) {
     at("spec", `differs from ${match.source}: regenerate it (npm run check:gitops -- --write-naming-policy) ${match.why}`);
   }
-}
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v === null || typeof v !== "object") return v;
-  return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
 }
 
 /** The APIs ship with the in-cluster name guard: one policy and its binding beside the XRDs. */

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { imageAccountKeyPolicy } from "./imageKeys";
 import { imageTags, uploadTags } from "./imageRole";
 import { amiName, ARCHITECTURES, lockKey, renderImageLock, type Architecture, type ImageLock, type LockedImage } from "./imageLock";
+import { sameJson } from "./sameJson";
 
 export interface ExecResult { status: number | null; stdout: string; stderr: string }
 /** Runs a program (never through a shell) and returns its output. */
@@ -90,11 +91,6 @@ class Runner {
 }
 
 /** A JSON value with object keys sorted, so two renderings of one policy compare equal. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
-  return JSON.stringify(v);
-}
 
 /**
  * The image account's key, which the account bootstrap creates with imageAccountKeyPolicy(account, shareWith): the
@@ -113,7 +109,7 @@ function imageKey(r: Runner, lock: ImageLock): string {
   const expected = imageAccountKeyPolicy(lock.account, lock.shareWith);
   let same = false;
   try {
-    same = canonical(JSON.parse(actual)) === canonical(JSON.parse(expected));
+    same = sameJson(JSON.parse(actual), JSON.parse(expected));
   } catch {
     same = false;
   }

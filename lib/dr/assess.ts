@@ -4,6 +4,7 @@
  */
 import { classify, EXTERNAL_NAME_ANNOTATION, type AdoptionClass, type ManagedObject } from "./classes";
 import { stubName, type Ledger } from "./ledger";
+import { sameJson } from "../sameJson";
 
 export const OUTCOMES = ["adopted", "recreated-by-design", "would-be-created", "drifted", "renamed", "not-ready"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
@@ -25,20 +26,12 @@ const condition = (obj: ManagedObject, type: string) => obj.status?.conditions?.
  */
 export const DOES_NOT_EXIST = "external resource does not exist";
 
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, canonical(x)]));
-  return v;
-}
 
 /** Fields Git sets (spec.forProvider) that AWS reports otherwise (status.atProvider); references and selectors are not compared. */
 export function driftedFields(obj: ManagedObject): string[] {
   const desired = obj.spec?.forProvider ?? {};
   const observed = obj.status?.atProvider ?? {};
-  return Object.keys(desired).filter((k) => !/(Ref|Selector|Refs)$/.test(k) && k in observed && !sameValue(desired[k], observed[k])).sort();
+  return Object.keys(desired).filter((k) => !/(Ref|Selector|Refs)$/.test(k) && k in observed && !sameJson(desired[k], observed[k])).sort();
 }
 
 export function assess(kind: string, obj: ManagedObject, ledger: Ledger): Assessment {
