@@ -99,6 +99,8 @@ export interface CrossplaneArgs {
   drRegion?: string;
   /** The account guard of the DR region's provider (the stack's allowedAccountIds). */
   allowedAccountIds?: string[];
+  /** The provider of drRegion, shared by the Platform (one per stack, with its default tags); else one is made here. */
+  drProvider?: aws.Provider;
 }
 
 export function validateCrossplaneArgs(args: CrossplaneArgs): Problem[] {
@@ -278,7 +280,7 @@ function createCrossplane(name: string, args: CrossplaneArgs, parent: pulumi.Res
  * loss of the primary region with the replicas it seals.
  */
 function createDrDataKey(name: string, args: CrossplaneArgs, parent: pulumi.Resource): aws.kms.Key {
-  const provider = new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
+  const provider = args.drProvider ?? new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
   const key = new aws.kms.Key(`${name}-data-key-dr`, {
     description: pulumi.interpolate`${args.clusterName}: data encryption in ${args.drRegion} for replicas composed from Git`,
     enableKeyRotation: true,

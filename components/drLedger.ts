@@ -37,6 +37,8 @@ export interface DrLedgerArgs {
   /** The account the bucket name carries (always 12 digits). */
   accountId: pulumi.Input<string>;
   /** The provider guard of the DR region's provider (as the stack's own provider). */
+  /** The provider of drRegion, shared by the Platform (one per stack, with its default tags); else one is made here. */
+  drProvider?: aws.Provider;
   allowedAccountIds: string[];
   /** Default tags of the DR region's provider. */
   tags?: Record<string, string>;
@@ -100,7 +102,7 @@ export class DrLedger extends pulumi.ComponentResource {
 }
 
 function createDrLedger(name: string, args: DrLedgerArgs, parent: pulumi.Resource) {
-  const provider = new aws.Provider(`${name}-region`, {
+  const provider = args.drProvider ?? new aws.Provider(`${name}-region`, {
     region: args.drRegion as aws.Region,
     allowedAccountIds: args.allowedAccountIds,
     ...(args.tags ? { defaultTags: { tags: args.tags } } : {}),

@@ -40,6 +40,8 @@ export interface NodeImageArgs {
   allowedAccountIds: string[];
   /** Copy every AMI to this region (disaster recovery), under a key there. Default none. */
   drRegion?: string;
+  /** The provider of drRegion, shared by the Platform (one per stack, with its default tags); else one is made here. */
+  drProvider?: aws.Provider;
   /** Protect the image keys. Default true. */
   protect?: boolean;
 }
@@ -151,7 +153,7 @@ function createNodeImages(name: string, args: NodeImageArgs, parent: pulumi.Reso
 
   const drAmiIds: Partial<Record<Architecture, pulumi.Output<string>>> = {};
   if (args.drRegion) {
-    const provider = new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
+    const provider = args.drProvider ?? new aws.Provider(`${name}-dr`, { region: args.drRegion as aws.Region, allowedAccountIds: args.allowedAccountIds }, { parent });
     const drKey = imageKey(`${name}-images-dr`, `nixplane node images, DR copies in ${args.drRegion}`, parent, protect, provider);
     for (const arch of args.architectures) {
       const hash = hashes[arch];

@@ -64,6 +64,8 @@ export class Platform extends pulumi.ComponentResource {
   readonly drLedger?: DrLedger;
   readonly clusterName: string;
   readonly awsProvider: aws.Provider;
+  /** With dr.region: the provider of that region. */
+  readonly drProvider?: aws.Provider;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super(PLATFORM_TYPE, name, {}, opts);
@@ -77,6 +79,13 @@ export class Platform extends pulumi.ComponentResource {
       defaultTags: { tags: defaultTags(config) },
     }, { parent: this });
     const child = { parent: this, providers: { aws: this.awsProvider } };
+    // With dr.region: one provider for that region, shared by everything made there (the DR image copies, the DR
+    // data key, the adoption ledger), with the same account guard and default tags as the primary one.
+    this.drProvider = config.dr.region ? new aws.Provider(`${name}-aws-dr`, {
+      region: config.dr.region as aws.Region,
+      allowedAccountIds: config.allowedAccountIds,
+      defaultTags: { tags: defaultTags(config) },
+    }, { parent: this }) : undefined;
 
     const vpc = config.vpc;
     this.network = new Network(`${name}-network`, vpc.existing
@@ -93,6 +102,7 @@ export class Platform extends pulumi.ComponentResource {
       lock: config.nodeImage.mode === "lock" ? readImageLock() : undefined,
       region: config.region,
       drRegion: config.dr.region,
+      drProvider: this.drProvider,
       allowedAccountIds: config.allowedAccountIds,
       protect: config.protect,
     }, child);
@@ -135,6 +145,7 @@ export class Platform extends pulumi.ComponentResource {
         region: config.region,
         accountId,
         allowedAccountIds: config.allowedAccountIds,
+        drProvider: this.drProvider,
         tags: defaultTags(config),
         // Scheduled on the in-VPC runner (.github/workflows/dr-record.yml): only where there is one.
         recorder: config.deployRunner
@@ -196,6 +207,7 @@ export class Platform extends pulumi.ComponentResource {
       protect: config.protect,
       readOnlyProviders: config.dr.readOnlyProviders,
       drRegion: config.dr.region,
+      drProvider: this.drProvider,
       allowedAccountIds: config.allowedAccountIds,
     }, inCluster);
     const argocd = new ArgoCD(`${name}-argocd`, {

@@ -356,7 +356,10 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
     const drKey = plan.find(KMS_KEY, "nixplane-crossplane-data-key-dr");
     expect(drKey.inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
     expect(drKey.protect).toBe(true);
-    expect(plan.find("pulumi:providers:aws", "nixplane-crossplane-dr").inputs).toMatchObject({ region: "eu-central-1", allowedAccountIds: JSON.stringify(["777788889999"]) });
+    // Through the Platform's one provider of that region (tagged like every resource of the stack).
+    const drProvider = plan.find("pulumi:providers:aws", "nixplane-aws-dr");
+    expect(drProvider.inputs).toMatchObject({ region: "eu-central-1", allowedAccountIds: JSON.stringify(["777788889999"]) });
+    expect(drKey.provider?.startsWith(`${drProvider.urn}::`)).toBe(true);
     const statements = doc(plan.find(ROLE_POLICY, "nixplane-crossplane-providers"), "policy").Statement as any[];
     const kms = statements.filter((s) => s.Action.some((a: string) => a.startsWith("kms:")));
     expect(kms.map((s) => s.Sid)).toEqual(["UseDataKey", "DataKeyGrantsForAwsServices"]);

@@ -74,7 +74,8 @@ describe("the prod plan", () => {
   let plan: Plan;
   beforeAll(async () => { plan = await planStack("prod"); });
   const child = (type: string, suffix: string) => plan.find(type, `${COMPONENT}-${suffix}`);
-  const drProvider = () => child("pulumi:providers:aws", "region");
+  // The Platform's one provider of the DR region (shared with the DR image copies and the DR data key).
+  const drProvider = () => plan.find("pulumi:providers:aws", "nixplane-aws-dr");
   const viaDrProvider = (r: { provider?: string }) => r.provider?.startsWith(`${drProvider().urn}::`) ?? false;
 
   test("has the ledger under the Platform, and dev's plan has none (dev has no dr.region)", async () => {
@@ -83,9 +84,10 @@ describe("the prod plan", () => {
     expect((await planStack("dev")).all(DR_LEDGER_TYPE)).toEqual([]);
   });
 
-  test("a provider of the DR region, child of the component, creates the key, the bucket and every bucket setting", () => {
+  test("the Platform's provider of the DR region, with the stack's account guard and default tags, creates the key, the bucket and every bucket setting", () => {
     const ledger = plan.find(DR_LEDGER_TYPE, COMPONENT);
-    expect([drProvider().parent, drProvider().inputs.region, drProvider().inputs.allowedAccountIds]).toEqual([ledger.urn, DR_REGION, JSON.stringify(prod.allowedAccountIds)]);
+    expect([drProvider().parent, drProvider().inputs.region, drProvider().inputs.allowedAccountIds]).toEqual([plan.find("nixplane:index:Platform", "nixplane").urn, DR_REGION, JSON.stringify(prod.allowedAccountIds)]);
+    expect(JSON.parse(String(drProvider().inputs.defaultTags)).tags).toMatchObject({ "nixplane:environment": "prod" });
     const inDr = plan.descendantsOf(ledger.urn).filter((r) => r.type.startsWith("aws:kms/") || r.type.startsWith("aws:s3/"));
     expect(inDr.map((r) => r.type).sort()).toEqual([
       "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "aws:s3/bucketPolicy:BucketPolicy",

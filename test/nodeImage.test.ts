@@ -78,7 +78,7 @@ describe("prod (another account): runs staging's exact image, copied under prod'
   });
 
   test("the DR copy is of the pipeline's image itself (as prod's own copy is), into the DR region, under a key created in that region, beside the in-region copy", () => {
-    const provider = plan.find("pulumi:providers:aws", "nixplane-node-image-dr");
+    const provider = plan.find("pulumi:providers:aws", "nixplane-aws-dr"); // the Platform's, for everything in the DR region
     expect(provider.inputs).toMatchObject({ region: "eu-central-1", allowedAccountIds: JSON.stringify(["777788889999"]) });
     const drKey = plan.find(KEY, "nixplane-node-image-images-dr");
     expect(drKey.provider?.startsWith(provider.urn)).toBe(true);
