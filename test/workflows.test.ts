@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { DEFAULT_RUNNER_IMAGE, runnerLabel } from "../components/deployRunner";
+import { DEFAULT_RUNNER_IMAGE, runnerLabel, runnerWebhookFilters } from "../components/deployRunner";
 import { githubEnvironment, secretsKeyAlias } from "../lib/ciRoles";
 import { ledgerRecorderGithubEnvironment, ledgerRecorderRoleArn } from "../lib/dr/recorder";
 import { PLAN_DIFF_COMMENT_MARKER } from "../lib/planDiff";
@@ -75,6 +75,18 @@ describe("CI reaches the API server from inside the VPC", () => {
       expect(job.if).toContain("vars.NIXPLANE_STACKS != ''");
       expect(job.strategy.matrix.stack).toBe("${{ fromJSON(vars.NIXPLANE_STACKS || '[]') }}");
     }
+  });
+
+  // CodeBuild's WORKFLOW_NAME filter matches the workflow's `name:` (AWS CodeBuild, "GitHub webhook events":
+  // filter groups for GitHub Actions runners). A workflow with a job on the runner that the filter misses
+  // would queue forever; one the filter admits without a runner job would start runners for nothing.
+  test("the webhook's workflow filter admits exactly the workflows that have a job on the runner", () => {
+    const pattern = new RegExp(runnerWebhookFilters().find((f) => f.type === "WORKFLOW_NAME")!.pattern);
+    const all = workflows.map(wf);
+    const onRunner = (w: any) => Object.values(w.jobs as Record<string, { "runs-on"?: unknown }>).some((j) => String(j["runs-on"] ?? "").startsWith("codebuild-"));
+    const usesRunner = all.filter(onRunner).map((w) => String(w.name)).sort();
+    expect(usesRunner).toEqual(["deploy", "dr-record", "preview"]);
+    expect(all.map((w) => String(w.name)).filter((n) => pattern.test(n)).sort()).toEqual(usesRunner);
   });
 
   test("the one GitHub-hosted deploy job is the first bootstrap, which installs nothing in the cluster and refuses a live stack", () => {
