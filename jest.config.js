@@ -5,6 +5,12 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }] },
   moduleFileExtensions: ["ts", "js", "json"],
+  // @pulumi/pulumi's closure-serialization dependencies (lib/lazyClosureDeps.ts LAZY_MODULES), loaded
+  // on first use instead of once per test file: see test/deferred/load.ts.
+  moduleNameMapper: {
+    "^typescript$": "<rootDir>/test/deferred/typescript.ts",
+    "^@npmcli/arborist$": "<rootDir>/test/deferred/arborist.ts",
+  },
   testTimeout: 60000,
   // Two cores here and in CI: one worker per core (jest defaults to cores - 1).
   maxWorkers: 2,

@@ -7,45 +7,15 @@
  * a program that does use them.
  */
 import Module = require("node:module");
+import { deferredModule } from "./deferredModule";
+
+export { deferredModule };
 
 export const LAZY_MODULES: readonly string[] = ["typescript", "@npmcli/arborist"];
 
 /** True when `request` from `parentFile` is one of @pulumi/pulumi's closure-serializer imports. */
 export function isDeferrable(request: string, parentFile: string | undefined): boolean {
   return LAZY_MODULES.includes(request) && /[\\/]node_modules[\\/]@pulumi[\\/]pulumi[\\/]/.test(parentFile ?? "");
-}
-
-/**
- * Keys that module loaders probe on every export object, answered without loading: `__esModule` makes
- * TypeScript's `__importStar` return the stand-in as is instead of copying (and so loading) every
- * export; tsx looks for a `"module.exports"` getter (its require(esm) interop), which CommonJS
- * modules such as typescript and arborist never have.
- */
-const INTEROP_PROBES = new Set<PropertyKey>(["__esModule", "module.exports"]);
-
-/**
- * A module stand-in that calls `load()` on the first real use and forwards everything to its result
- * (reads, writes, key listing). It is an object, so a module that is itself a function would not fit:
- * neither deferred module is one.
- */
-export function deferredModule(load: () => object): object {
-  let real: object | undefined;
-  const get = () => (real ??= load());
-  const target = Object.defineProperty({}, "__esModule", { value: true });
-  const probe = (key: PropertyKey) => INTEROP_PROBES.has(key);
-  return new Proxy(target, {
-    get: (t, key) => (probe(key) ? Reflect.get(t, key) : Reflect.get(get(), key)),
-    has: (t, key) => (probe(key) ? Reflect.has(t, key) : Reflect.has(get(), key)),
-    set: (_t, key, value) => !probe(key) && Reflect.set(get(), key, value),
-    defineProperty: (_t, key, d) => !probe(key) && Reflect.defineProperty(get(), key, d),
-    deleteProperty: (_t, key) => !probe(key) && Reflect.deleteProperty(get(), key),
-    ownKeys: () => ["__esModule", ...Reflect.ownKeys(get()).filter((k) => k !== "__esModule")],
-    getOwnPropertyDescriptor: (t, key) => {
-      if (probe(key)) return Reflect.getOwnPropertyDescriptor(t, key);
-      const d = Reflect.getOwnPropertyDescriptor(get(), key);
-      return d && { ...d, configurable: true };
-    },
-  });
 }
 
 export type Load = (request: string, parent: { filename?: string } | undefined, isMain: boolean) => unknown;

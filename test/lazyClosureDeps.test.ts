@@ -1,7 +1,9 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../lib/lazyClosureDeps";
 import { REPO_ROOT as root, TSX_CLI } from "../lib/paths";
+import { packageMain } from "./deferred/load";
 
 const pulumiFile = path.join(root, "node_modules/@pulumi/pulumi/runtime/closure/codePaths.js");
 
@@ -94,5 +96,31 @@ describe("in a real process", () => {
     const out = probe(`require("./lib/lazyClosureDeps"); const pulumi = require("@pulumi/pulumi");
       pulumi.runtime.serializeFunction(() => 40 + 2).then((s) => console.log(JSON.stringify([s.text.includes("40 + 2") ? "serialized" : s.text, ...${loaded}])));`);
     expect(out).toEqual(["serialized", "typescript/lib/typescript.js"]);
+  });
+});
+
+describe("in jest's sandbox (jest.config.js moduleNameMapper → test/deferred/)", () => {
+  const config = require("../jest.config.js") as { moduleNameMapper: Record<string, string> };
+  const loaded = () => Object.keys(require.cache).filter((k) => /typescript[\\/]lib[\\/]typescript\.js$|@npmcli[\\/]arborist[\\/]lib[\\/]index\.js$/.test(k));
+
+  test("maps exactly the modules the tools defer, each to its stand-in", () => {
+    expect(Object.keys(config.moduleNameMapper).sort()).toEqual(LAZY_MODULES.map((m) => `^${m}$`).sort());
+    for (const target of Object.values(config.moduleNameMapper))
+      expect(fs.existsSync(target.replace("<rootDir>", root))).toBe(true);
+  });
+
+  test("a stand-in loads the file Node itself resolves from @pulumi/pulumi", () => {
+    for (const name of LAZY_MODULES) {
+      const node = execFileSync(process.execPath, ["-p", `require.resolve(${JSON.stringify(name)}, { paths: [${JSON.stringify(path.dirname(pulumiFile))}] })`], { encoding: "utf8" }).trim();
+      expect(packageMain(name)).toBe(node);
+    }
+  });
+
+  test("@pulumi/pulumi loads without typescript and arborist, and serializing a closure loads typescript when it needs it", async () => {
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    expect(loaded()).toEqual([]);
+    const s = await pulumi.runtime.serializeFunction(() => 40 + 2);
+    expect(s.text).toContain("40 + 2");
+    expect(loaded().map((k) => k.replace(/.*node_modules[\\/]/, ""))).toEqual(["typescript/lib/typescript.js"]);
   });
 });

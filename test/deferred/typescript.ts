@@ -1,0 +1,3 @@
+// jest.config.js maps `typescript` here; see ./load.ts.
+import { deferredRequire } from "./load";
+export = deferredRequire("typescript");
