@@ -34,6 +34,11 @@ describe("bench set-up", () => {
     expect([...launcher().slice(1), "tools/plan.ts"].join(" ")).toBe(script.replace(/^node /, ""));
   });
 
+  it("times the gitops checker exactly as `npm run check:gitops` launches it", () => {
+    const script = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).scripts["check:gitops"] as string;
+    expect([...launcher(undefined, "check:gitops").slice(1), "tools/gitops-check.ts"].join(" ")).toBe(script.replace(/^node /, ""));
+  });
+
   it("prints its usage for --help and runs nothing", () => {
     const r = spawnSync(launcher()[0], [...launcher().slice(1), path.join(__dirname, "..", "tools", "bench.ts"), "--help"], { encoding: "utf8", timeout: 60_000 });
     expect(r.status).toBe(0);

@@ -5,7 +5,8 @@ import YAML from "yaml";
 import { composedManagedResources, Crossplane } from "../components/crossplane";
 import { crdsDir, loadCrdRegistry } from "../lib/crds";
 import { planEntries } from "../lib/plan";
-import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { REPO_ROOT } from "../lib/paths";
+import { toolArgv } from "./scripts";
 import { runStack } from "../lib/runStack";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { parseConfig } from "../stacks/config";
@@ -500,7 +501,7 @@ describe("dr retire", () => {
 describe("the command line", () => {
   const dr = (args: string[], env: NodeJS.ProcessEnv = process.env) => {
     try {
-      return { status: 0, stderr: "", stdout: execFileSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools/dr.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", stdio: "pipe", env }) };
+      return { status: 0, stderr: "", stdout: execFileSync(process.execPath, [...toolArgv("tools/dr.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", stdio: "pipe", env }) };
     } catch (e: any) {
       return { status: e.status as number, stderr: e.stderr as string, stdout: e.stdout as string };
     }

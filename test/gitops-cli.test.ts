@@ -2,14 +2,15 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { REPO_ROOT } from "../lib/paths";
+import { toolArgv } from "./scripts";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-const run = (...args: string[]) => spawnSync(process.execPath, [TSX_CLI, path.join(REPO_ROOT, "tools", "gitops-check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8" });
+const run = (...args: string[]) => spawnSync(process.execPath, [...toolArgv("tools/gitops-check.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8" });
 
 describe("npm run check:gitops", () => {
   test("is a package script over the library's checker", () => {
-    expect(pkg.scripts["check:gitops"]).toBe("tsx tools/gitops-check.ts");
+    expect(pkg.scripts["check:gitops"]).toBe("node --max-semi-space-size=4 --require ./tools/load-ts.cjs tools/gitops-check.ts");
   });
 
   test("passes the repository's tree, and fails a copy with a broken composition, naming the XR, the resource, the field and the rule", () => {

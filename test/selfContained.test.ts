@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { composedKinds, pluralize, resourceNameOf } from "../lib/composedKinds";
 import { CRD_LOCK, CrdsUnavailableError, missingFiles, resolveCrdsDir, sha256, upstreamUrl } from "../lib/crdLock";
 import { crdPlurals, crdsDir } from "../lib/crds";
-import { REPO_ROOT, TSX_CLI } from "../lib/paths";
+import { REPO_ROOT } from "../lib/paths";
 import { createEnvironment, reservedNameProblem } from "../lib/newEnv";
 import { listStacks } from "../lib/stackFiles";
 import { toolArgv } from "./scripts";
@@ -264,20 +264,22 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
 });
 
 describe("npm test on a fresh machine", () => {
+  // The prerequisites step of the test script, run here as npm runs it.
+  const PREREQS = ["--require", "./tools/load-ts.cjs", "tools/test-prereqs.ts"];
   test("the test script runs the prerequisites first, and .ci/run is install + that script", () => {
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
-    expect(pkg.scripts.test.split(" && ")[0]).toBe("tsx tools/test-prereqs.ts");
+    expect(pkg.scripts.test.split(" && ")[0]).toBe(`node ${PREREQS.join(" ")}`);
   });
 
   test("without Nix and without apt-get it stops with one line saying what to install", () => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-bin-"));
     fs.symlinkSync(spawnSync("sh", ["-c", "command -v sh"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "sh"));
-    const r = spawnSync(process.execPath, [TSX_CLI, "tools/test-prereqs.ts"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PATH: bin, NIXPLANE_CRDS_DIR: SHARED } });
+    const r = spawnSync(process.execPath, PREREQS, { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PATH: bin, NIXPLANE_CRDS_DIR: SHARED } });
     expect([r.status, r.stderr]).toEqual([1, "test-prereqs: the nixos tests need nix-instantiate (Nix): install it (Debian/Ubuntu: apt-get install nix-bin; elsewhere https://nixos.org/download) and run npm test again\n"]);
   });
 
   test("with Nix and the CRDs in place it does nothing", () => {
-    const r = spawnSync(process.execPath, [TSX_CLI, "tools/test-prereqs.ts"], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NIXPLANE_CRDS_DIR: SHARED } });
+    const r = spawnSync(process.execPath, PREREQS, { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, NIXPLANE_CRDS_DIR: SHARED } });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, "", ""]);
   });
 });

@@ -34,11 +34,11 @@ const SECTIONS = ["plan", "nodegroups", "claims", "timeline", "test", "gitops"];
 const PEER_DIR = path.join(REPO_ROOT, "bench", "peer");
 const PEER_CMD = [process.execPath, path.join(PEER_DIR, "synth.js")];
 
-/** How `npm run plan` launches a TypeScript entry point (package.json's script), with `node` made absolute. */
-export function launcher(root = REPO_ROOT): string[] {
-  const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts.plan;
-  const argv = script.trim().split(/\s+/).slice(0, -1); // drop tools/plan.ts
-  if (argv[0] !== "node") throw new Error(`package.json's plan script must start with node to be benchmarked as launched: ${script}`);
+/** How `npm run <name>` launches its TypeScript entry point (package.json's script), with `node` made absolute. */
+export function launcher(root = REPO_ROOT, name = "plan"): string[] {
+  const script: string = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).scripts[name];
+  const argv = script.trim().split(/\s+/).slice(0, -1); // drop the entry point
+  if (argv[0] !== "node") throw new Error(`package.json's ${name} script must start with node to be benchmarked as launched: ${script}`);
   return [process.execPath, ...argv.slice(1)];
 }
 
@@ -201,7 +201,7 @@ async function main(argv: string[]) {
     for (const n of COMPOSITE_COUNTS) {
       const dir = writeCompositeTree(path.join(REPO_ROOT, "gitops"), n);
       try {
-        const cmd = [...node, path.join(REPO_ROOT, "tools", "gitops-check.ts"), dir];
+        const cmd = [...launcher(REPO_ROOT, "check:gitops"), path.join(REPO_ROOT, "tools", "gitops-check.ts"), dir];
         const k = n >= 50_000 ? Math.min(runs, 3) : runs;
         const ms: ChildMeasure[] = [];
         for (let i = 0; i < k; i++) {
