@@ -9,7 +9,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { composedKinds, pluralize, resourceNameOf } from "../lib/composedKinds";
+import { composedKinds, compositionFiles, pluralize, readCompositionFile, resourceNameOf } from "../lib/composedKinds";
+import { readYamlDocuments } from "../lib/yamlDocs";
 import { CRD_LOCK, CrdsUnavailableError, missingFiles, resolveCrdsDir, sha256, upstreamUrl } from "../lib/crdLock";
 import { crdPlurals, crdsDir } from "../lib/crds";
 import { REPO_ROOT } from "../lib/paths";
@@ -81,6 +82,23 @@ describe("composed kinds are derived from gitops/apis alone", () => {
     expect(composedKinds(path.join(dir, "gitops"))).toEqual(composedKinds(GITOPS));
     fs.appendFileSync(path.join(dir, "gitops", "apis", "objectstores", "composition.yaml"), "\n---\nkind: [unclosed\n");
     expect(() => composedKinds(path.join(dir, "gitops"))).toThrow(/apis\/objectstores\/composition\.yaml/);
+  });
+
+  test("the program reads each composition file (js-yaml) as the checker does (yaml): the same documents", () => {
+    const files = compositionFiles(GITOPS);
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect([f, readCompositionFile(f, GITOPS)]).toEqual([f, readYamlDocuments(f)]);
+  });
+
+  test("...scalars included where YAML 1.1 and js-yaml's default schema differ from YAML 1.2's core schema", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-yaml-"));
+    const file = path.join(dir, "composition.yaml");
+    // yes/on (1.1 booleans), a date (js-yaml's default schema makes a Date), a merge key, 0o17 (1.2 octal),
+    // 017 (1.1 octal), ~, .inf: each reads the same under both parsers.
+    fs.writeFileSync(file, "a: yes\nb: on\nc: 2024-01-01\nd: { <<: { x: 1 } }\ne: 0o17\nf: 017\ng: ~\nh: .inf\n---\nkind: Composition\n");
+    expect(readCompositionFile(file, dir)).toEqual(readYamlDocuments(file));
+    expect(readCompositionFile(file, dir)[0]).toMatchObject({ a: "yes", b: "on", c: "2024-01-01", e: 15, f: 17, g: null });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test("resourceNameOf joins the plural and the API group", () => {
