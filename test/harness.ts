@@ -46,6 +46,8 @@ export function toPlan(result: RunResult): Plan {
  * gets its own deep copy of the records, so no test can see another's mutations.
  */
 const runs = new Map<string, Promise<RunResult>>();
+/** Keys of runs made with options (overrides, secrets, preview): kept for one spec only, see forgetVariantRuns. */
+const variants = new Set<string>();
 
 /** A cache key for options made of data only; undefined (do not share) when a clock is involved. */
 function runKey(stack: string, opts: StackRunOptions = {}): string | undefined {
@@ -61,10 +63,21 @@ export async function planStack(stack: string, opts?: StackRunOptions): Promise<
   if (!run) {
     run = runStack(stack, opts);
     runs.set(key, run);
+    if (key !== runKey(stack)) variants.add(key);
     run.catch(() => runs.delete(key)); // a failed run is not remembered: the next caller sees the error afresh
   }
   const result = await run;
   return toPlan({ ...result, resources: structuredClone(result.resources) });
+}
+
+/**
+ * Drops the runs made with options, keeping each stack's plain run: test/specs.ts calls this after each
+ * spec of a bundle, so the plain runs (which most specs share) are made once per bundle while the
+ * variants one spec makes do not accumulate in the bundle's heap.
+ */
+export function forgetVariantRuns(): void {
+  for (const key of variants) runs.delete(key);
+  variants.clear();
 }
 
 /** Run a single component (or any program) under mocks. */

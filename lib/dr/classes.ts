@@ -92,7 +92,7 @@ export function classify(key: string, obj: ManagedObject, oldNodeSecurityGroupId
 /**
  * What each kind of data gets when the primary region is lost (README "Rebuild after losing the region"):
  * the mechanism that copies it to dr.region ahead of time, the recovery point and the recovery time. Keyed
- * like KIND_CLASSES; every stateful kind the compositions compose has an entry (test/dr.test.ts), so a new
+ * like KIND_CLASSES; every stateful kind the compositions compose has an entry (test/dr.spec.ts), so a new
  * stateful kind cannot land without saying what a region loss costs it. The ledger is not a composed kind:
  * `ledger` is the `npm run dr -- record` object in the DR region.
  */

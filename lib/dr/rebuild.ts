@@ -10,7 +10,7 @@ import { ledgerNamespaces, ledgerStubs, loadLedger, stubName, type Ledger } from
 import type { Clock, KubeClient, ObjectStore, StackOps } from "./interfaces";
 
 export const PROJECT = "nixplane";
-/** The root Application's place in every stack (checked against the offline plan in test/dr.test.ts). */
+/** The root Application's place in every stack (checked against the offline plan in test/dr.spec.ts). */
 export const ROOT_APPLICATION = { namespace: "argocd", name: "nixplane-root" };
 export const rootApplicationUrn = (stack: string) =>
   `urn:pulumi:${stack}::${PROJECT}::nixplane:index:Platform$nixplane:handoff:GitOpsHandoff$kubernetes:argoproj.io/v1alpha1:Application::nixplane-handoff-root`;

@@ -386,7 +386,7 @@ describe("Crossplane of the prod stack (Pod Identity)", () => {
 
   // Pulumi awaits each Provider until Healthy (WAIT_FOR_HEALTHY), and the package manager pulls the
   // package from xpkg.crossplane.io from inside Crossplane's pod: the name resolves through CoreDNS.
-  // The release itself does not wait for CoreDNS (test/cluster.test.ts), so this edge is the Providers'.
+  // The release itself does not wait for CoreDNS (test/cluster.spec.ts), so this edge is the Providers'.
   test("Providers wait for the release, their runtime config and cluster DNS (the package pull), and nothing more", () => {
     const release = plan.find(RELEASE, "nixplane-crossplane").urn;
     const runtime = plan.find(DRC, "nixplane-crossplane-runtime").urn;

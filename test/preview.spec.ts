@@ -53,7 +53,7 @@ describe("Crossplane and Argo CD install in parallel", () => {
     const argocd = plan.find(RELEASE, "nixplane-argocd");
     expect(waitsFor(plan, crossplane).has(argocd.urn)).toBe(false);
     expect(waitsFor(plan, argocd).has(crossplane.urn)).toBe(false);
-    // Each waits only for what a pod needs (test/cluster.test.ts): the node groups and the vpc-cni,
+    // Each waits only for what a pod needs (test/cluster.spec.ts): the node groups and the vpc-cni,
     // kube-proxy and Pod Identity agent add-ons.
     const podNetwork = [...plan.all("aws:eks/nodeGroup:NodeGroup"), ...["vpc-cni", "kube-proxy", "eks-pod-identity-agent"].map((a) => plan.find("aws:eks/addon:Addon", `nixplane-cluster-${a}`))].map((r) => r.urn).sort();
     expect([...crossplane.dependsOn].sort()).toEqual(podNetwork);
