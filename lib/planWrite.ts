@@ -7,7 +7,7 @@ import { REPO_ROOT } from "./paths";
 import { SECRET_MASK } from "./run";
 import { runStack, type StackRunOptions } from "./runStack";
 
-export const DEFAULT_STACK = "dev";
+export { DEFAULT_STACK } from "./stackFiles";
 
 /** The stack outputs as `pulumi stack output` shows them: plain values, secrets masked. */
 export async function stackOutputs(outputs: unknown): Promise<Record<string, unknown>> {

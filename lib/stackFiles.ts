@@ -18,6 +18,9 @@ export function listStacks(root = REPO_ROOT): string[] {
     .sort();
 }
 
+/** The stack `npm run plan` plans when none is named. */
+export const DEFAULT_STACK = "dev";
+
 /** The stack file's `config:` block, raw (`{ secure: … }` for encrypted values). */
 export function readStackDoc(stack: string, root = REPO_ROOT): Record<string, unknown> {
   const file = stackFile(stack, root);

@@ -279,6 +279,18 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
     const extra = run(clone, "tools/plan.ts", ["dev", "prod"]);
     expect([extra.status, extra.stderr.split("\n")[0]]).toEqual([1, 'plan: unexpected argument "prod"']);
   });
+
+  test("the plan's command line: a bad stack value is the config's own message, not a stack trace", () => {
+    const dev = fs.readFileSync(path.join(clone, "stacks/Pulumi.dev.yaml"), "utf8");
+    fs.writeFileSync(path.join(clone, "stacks/Pulumi.badnat.yaml"), dev.replace("natMode: single", "natMode: sometimes"));
+    try {
+      const r = run(clone, "tools/plan.ts", ["badnat"]);
+      expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^plan: invalid nixplane config \(1 problem\):\n.*natMode.*sometimes/)]);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      fs.rmSync(path.join(clone, "stacks/Pulumi.badnat.yaml"));
+    }
+  });
 });
 
 describe("npm test on a fresh machine", () => {

@@ -3,12 +3,9 @@
  * account, no cluster) and writes plan/<stack>/. Thin: the work is in lib/planWrite.ts.
  */
 import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
+import * as fs from "node:fs";
 import { parseArgs, UsageError } from "../lib/cli";
-import { diffPlanDirs, renderPlanDiffText } from "../lib/planDiff";
-import { DEFAULT_STACK, renderSummary, writePlan } from "../lib/planWrite";
-import { EngineConfigError, listStacks, UnknownStackError } from "../lib/stackConfig";
-import { writeTimeline } from "../lib/timeline";
-import { ConfigError } from "../stacks/config";
+import { DEFAULT_STACK, listStacks, stackFile, UnknownStackError } from "../lib/stackFiles";
 
 const USAGE = `usage: npm run plan -- [stack] [--timeline] [--diff <base-plan-dir>]
   Runs the nixplane program for one stack under Pulumi's mocks (no AWS account needed) and writes
@@ -25,19 +22,31 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const stack = args.positionals[0] ?? DEFAULT_STACK;
+  if (!fs.existsSync(stackFile(stack))) throw new UnknownStackError(stack);
+  // The program and its writers load only now: a usage error or an unknown stack is answered at once.
+  const { renderSummary, writePlan } = require("../lib/planWrite") as typeof import("../lib/planWrite");
   const plan = await writePlan(stack);
   console.log(renderSummary(stack, plan));
   const base = args.options.get("diff");
-  if (base !== undefined) console.log(`\n${renderPlanDiffText(stack, diffPlanDirs(base, plan.outDir))}`);
-  if (args.flags.has("timeline")) await writeTimeline(stack, plan.outDir);
+  if (base !== undefined) {
+    const { diffPlanDirs, renderPlanDiffText } = require("../lib/planDiff") as typeof import("../lib/planDiff");
+    console.log(`\n${renderPlanDiffText(stack, diffPlanDirs(base, plan.outDir))}`);
+  }
+  if (args.flags.has("timeline")) await (require("../lib/timeline") as typeof import("../lib/timeline")).writeTimeline(stack, plan.outDir);
 }
 
 /** Errors a user can act on are one line (or ConfigError's list), never a stack trace. */
-const EXPECTED = [UsageError, UnknownStackError, ConfigError, EngineConfigError];
+function expected(err: unknown): boolean {
+  if (err instanceof UsageError || err instanceof UnknownStackError) return true;
+  // Thrown only once the program has loaded, so these modules are loaded already.
+  const { ConfigError } = require("../stacks/config") as typeof import("../stacks/config");
+  const { EngineConfigError } = require("../lib/stackConfig") as typeof import("../lib/stackConfig");
+  return err instanceof ConfigError || err instanceof EngineConfigError;
+}
 
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof UsageError) console.error(`plan: ${err.message}\n${USAGE}`);
-  else if (EXPECTED.some((E) => err instanceof E)) console.error(`plan: ${(err as Error).message}`);
+  else if (expected(err)) console.error(`plan: ${(err as Error).message}`);
   else console.error(err instanceof Error ? err.stack ?? err.message : String(err));
   process.exitCode = 1;
 });
