@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../lib/lazyClosureDeps";
-import { REPO_ROOT as root, TSX_CLI } from "../lib/paths";
+import { REPO_ROOT as root } from "../lib/paths";
+import { toolArgv } from "./scripts";
 import { packageMain } from "./deferred/load";
 
 const pulumiFile = path.join(root, "node_modules/@pulumi/pulumi/runtime/closure/codePaths.js");
@@ -83,9 +84,9 @@ describe("deferringLoad", () => {
 });
 
 describe("in a real process", () => {
-  // Module._load is Node's loader, which jest replaces: so this runs in a child, as the plan does.
+  // Module._load is Node's loader, which jest replaces: so this runs in a child, launched as the plan is.
   const probe = (code: string): string[] =>
-    JSON.parse(execFileSync(process.execPath, [TSX_CLI, "-e", code], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!);
+    JSON.parse(execFileSync(process.execPath, [...toolArgv("tools/plan.ts").slice(0, -1), "-e", code], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n").pop()!);
   const loaded = `Object.keys(require.cache).filter((k) => /typescript[\\\\/]lib[\\\\/]typescript\\.js$|@npmcli[\\\\/]arborist[\\\\/]lib[\\\\/]index\\.js$/.test(k)).map((k) => k.replace(/.*node_modules[\\\\/]/, ""))`;
 
   test("@pulumi/pulumi loads without typescript and arborist", () => {
