@@ -31,8 +31,13 @@ import { evaluate } from "./iam";
 import { CREATING, FakeClock, FakeKube, FakeStack, FakeStore, MISSING, READY, mr } from "./drFakes";
 
 const CRD_DIR = path.join(crdsDir(), "provider-aws");
-/** The CRD file of a `<plural>.<group>` kind, as ../shared/crds names them (`<group>_<plural>.yaml`). */
+/** The CRD file of a `<plural>.<group>` kind, as ../shared/crds names them (`<group>_<plural>.yaml`); read once per kind. */
+const crds = new Map<string, ReturnType<typeof readCrdOf>>();
 function crdOf(key: string) {
+  if (!crds.has(key)) crds.set(key, readCrdOf(key));
+  return crds.get(key);
+}
+function readCrdOf(key: string) {
   const [plural, ...group] = key.split(".");
   const file = path.join(CRD_DIR, `${group.join(".")}_${plural}.yaml`);
   if (!fs.existsSync(file)) return undefined;

@@ -18,32 +18,36 @@ const FAKE = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
 /**
  * A `nix` that logs its arguments and, for `nix build ...#packages.<system>.<attr>`, compares the pin the JSON holds
- * for <attr> with REAL (the vendor hash only counts once the source hash is right, as in Nix).
+ * for <attr> with REAL (the vendor hash only counts once the source hash is right, as in Nix). `extra` is bash run
+ * with $attr set, before that comparison. Bash and jq (which the script itself needs), not node: the script calls
+ * nix about eight times a run, and a node start per call was most of this file's CPU.
  */
 function fakeNix(dir: string, json: string, extra = ""): void {
-  const real = JSON.stringify(REAL);
-  fs.writeFileSync(path.join(dir, "nix"), `#!/usr/bin/env node
-const fs = require("fs");
-const args = process.argv.slice(2);
-fs.appendFileSync(${JSON.stringify(path.join(dir, "log"))}, args.join(" ") + "\\n");
-if (args[0] === "flake") process.exit(0);
-const attr = args[args.length - 1].replace(/^.*#packages\\.[^.]+\\./, "");
-const d = JSON.parse(fs.readFileSync(${JSON.stringify(json)}, "utf8"));
+  const q = (v: string) => `'${v.replace(/'/g, "'\\''")}'`;
+  fs.writeFileSync(path.join(dir, "nix"), `#!/usr/bin/env bash
+printf '%s\\n' "$*" >> ${q(path.join(dir, "log"))}
+[[ "$1" == flake ]] && exit 0
+last="\${@: -1}"
+attr="\${last#*#packages.}"
+attr="\${attr#*.}"
+IFS=$'\\t' read -r nodeadm ecrsrc ecrvendor < <(jq -r '[.nodeadm.hash, .ecrCredentialProvider.hash, .ecrCredentialProvider.vendorHash] | map(. // ${JSON.stringify(FAKE)}) | @tsv' ${q(json)})
 ${extra}
-const pins = { "nodeadm.src": d.nodeadm.hash, "ecr-credential-provider.src": d.ecrCredentialProvider.hash,
-  "ecr-credential-provider.goModules": d.ecrCredentialProvider.vendorHash };
-const real = ${real};
-if (attr.startsWith("kubelet_")) process.exit(0);
-if (attr === "ecr-credential-provider.goModules" && pins["ecr-credential-provider.src"] !== real["ecr-credential-provider.src"]) {
-  console.error("error: cannot build goModules from the wrong source"); process.exit(1);
-}
-const pinned = pins[attr] ?? ${JSON.stringify(FAKE)};
-if (pinned === real[attr]) process.exit(0);
-console.error("building '/nix/store/xxx-source.drv'...");
-console.error("error: hash mismatch in fixed-output derivation '/nix/store/xxx-source.drv':");
-console.error("         specified: " + pinned);
-console.error("            got:    " + real[attr]);
-process.exit(1);
+[[ "$attr" == kubelet_* ]] && exit 0
+if [[ "$attr" == ecr-credential-provider.goModules && "$ecrsrc" != ${q(REAL["ecr-credential-provider.src"])} ]]; then
+  echo "error: cannot build goModules from the wrong source" >&2; exit 1
+fi
+case "$attr" in
+  nodeadm.src) pinned="$nodeadm"; real=${q(REAL["nodeadm.src"])} ;;
+  ecr-credential-provider.src) pinned="$ecrsrc"; real=${q(REAL["ecr-credential-provider.src"])} ;;
+  ecr-credential-provider.goModules) pinned="$ecrvendor"; real=${q(REAL["ecr-credential-provider.goModules"])} ;;
+  *) pinned=${q(FAKE)}; real=undefined ;;
+esac
+[[ "$pinned" == "$real" ]] && exit 0
+echo "building '/nix/store/xxx-source.drv'..." >&2
+echo "error: hash mismatch in fixed-output derivation '/nix/store/xxx-source.drv':" >&2
+echo "         specified: $pinned" >&2
+echo "            got:    $real" >&2
+exit 1
 `, { mode: 0o755 });
 }
 
@@ -107,7 +111,7 @@ describe("nixos/update-hashes", () => {
   });
 
   test("a kubelet tarball that does not match its published sha512 is an error, never rewritten", () => {
-    fakeNix(dir, json, `if (attr === "kubelet_1_32.src") { console.error("error: hash mismatch in fixed-output derivation 'x':\\n         specified: sha512-abc\\n            got:    sha256-kubeletkubeletkubeletkubeletkubeletkubelet0="); process.exit(1); }`);
+    fakeNix(dir, json, `if [[ "$attr" == kubelet_1_32.src ]]; then printf '%s\\n' "error: hash mismatch in fixed-output derivation 'x':" "         specified: sha512-abc" "            got:    sha256-kubeletkubeletkubeletkubeletkubeletkubelet0=" >&2; exit 1; fi`);
     const before = JSON.parse(fs.readFileSync(json, "utf8")).versions;
     const result = run();
     expect(result.status).toBe(1);
@@ -116,7 +120,7 @@ describe("nixos/update-hashes", () => {
   });
 
   test("a build that fails for another reason stops the script with Nix's output and writes nothing", () => {
-    fakeNix(dir, json, `if (attr === "nodeadm.src") { console.error("error: unable to download 'https://github.com/...': HTTP 503"); process.exit(1); }`);
+    fakeNix(dir, json, `if [[ "$attr" == nodeadm.src ]]; then echo "error: unable to download 'https://github.com/...': HTTP 503" >&2; exit 1; fi`);
     const before = fs.readFileSync(json, "utf8");
     const result = run();
     expect(result.status).toBe(1);
