@@ -9,6 +9,7 @@ import { stringify } from "yaml";
 import { argocdHealthCustomizations } from "./argocdHealth";
 import { throwIfInvalid, type Problem } from "./validate";
 import { SYSTEM_POOL_LABEL, systemPoolTolerations } from "./systemPool";
+import { argocdUrlProblem } from "../lib/choices";
 
 export const ARGOCD_TYPE = "nixplane:argocd:ArgoCD";
 export const ARGOCD_CHART = { chart: "argo-cd", repo: "https://argoproj.github.io/argo-helm" };
@@ -67,23 +68,7 @@ export interface ArgoCDArgs {
   repoCredentials?: pulumi.Input<string>;
 }
 
-/**
- * Why `url` cannot be Argo CD's external URL, or undefined when it can: https, an origin (Argo CD under
- * a path needs server.rootpath and a matching ingress, which nixplane does not set up), no credentials,
- * query or fragment. The config schema and the component share this one check.
- */
-export function argocdUrlProblem(url: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return "is not a URL (https://argocd.example.com)";
-  }
-  if (u.protocol !== "https:") return "must use https (https://argocd.example.com)";
-  if (u.username || u.password || u.search || u.hash || url.endsWith("/") || u.pathname !== "/")
-    return "must be an origin only: https://host[:port], no path, trailing slash, credentials, query or fragment";
-  return undefined;
-}
+export { argocdUrlProblem };
 
 export function validateArgoCDArgs(args: ArgoCDArgs): Problem[] {
   const problems: Problem[] = [];

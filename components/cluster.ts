@@ -9,11 +9,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { ROOT_DEVICE_NAME, type Architecture } from "./nodeImage";
 import { nodeGroupLabels, renderNodeUserData, type Taint } from "./userdata";
 import { throwIfInvalid, type Problem } from "./validate";
+import { KUBERNETES_VERSIONS, type KubernetesVersion } from "../lib/choices";
 
 export const CLUSTER_TYPE = "nixplane:cluster:Cluster";
 export const CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
-export const KUBERNETES_VERSIONS = ["1.31", "1.32", "1.33"] as const;
-export type KubernetesVersion = (typeof KUBERNETES_VERSIONS)[number];
+export { KUBERNETES_VERSIONS, type KubernetesVersion };
 
 /**
  * Managed add-on versions, pinned per Kubernetes version (from `aws eks describe-addon-versions

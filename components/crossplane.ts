@@ -17,6 +17,7 @@ import {
 } from "./iamPolicies";
 import { throwIfInvalid, type Problem } from "./validate";
 import { systemPoolAffinity, systemPoolTolerations } from "./systemPool";
+import { DEFAULT_CROSSPLANE_RESOURCES } from "../lib/choices";
 
 export const CROSSPLANE_TYPE = "nixplane:crossplane:Crossplane";
 export const CROSSPLANE_CHART = { chart: "crossplane", repo: "https://charts.crossplane.io/stable" };
@@ -28,10 +29,7 @@ export const DEFAULT_PROVIDER_CONFIG = "default";
 export const RUNTIME_CONFIG_NAME = "provider-aws";
 export const ACTIVATION_POLICY_NAME = "nixplane";
 export const DATA_KEY_DELETION_WINDOW_DAYS = 30;
-export const DEFAULT_CROSSPLANE_RESOURCES = {
-  requests: { cpu: "100m", memory: "256Mi" },
-  limits: { cpu: "1", memory: "1Gi" },
-};
+export { DEFAULT_CROSSPLANE_RESOURCES };
 /** The folder whose compositions decide which providers and kinds are installed. */
 export const GITOPS_DIR = path.resolve(__dirname, "..", "gitops");
 

@@ -6,10 +6,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { isCidr, planSubnets } from "./cidr";
 import { throwIfInvalid, type Problem } from "./validate";
+import { NAT_MODES, type NatMode } from "../lib/choices";
 
 export const NETWORK_TYPE = "nixplane:network:Network";
-export const NAT_MODES = ["single", "perAz"] as const;
-export type NatMode = (typeof NAT_MODES)[number];
+export { NAT_MODES, type NatMode };
 
 export interface NetworkArgs {
   /** Name of the EKS cluster the subnets are tagged for. */

@@ -11,11 +11,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { nodeImageKeyPolicy } from "../lib/imageKeys";
 import { amiName, lockKey, type Architecture, type ImageLock, type LockedImage } from "../lib/imageLock";
 import { throwIfInvalid, type Problem } from "./validate";
+import { NODE_IMAGE_MODES, type NodeImageMode } from "../lib/choices";
 
 export { amiName, type Architecture } from "../lib/imageLock";
 export const NODE_IMAGE_TYPE = "nixplane:nodeimage:NixosNodeImage";
-export const NODE_IMAGE_MODES = ["lock", "ami"] as const;
-export type NodeImageMode = (typeof NODE_IMAGE_MODES)[number];
+export { NODE_IMAGE_MODES, type NodeImageMode };
 export const IMAGE_TAG_KEY = "nixplane:image";
 export const OUTPUT_HASH_TAG_KEY = "nixplane:output-hash";
 /** NixOS' Amazon image registers its root disk as /dev/xvda. */

@@ -20,6 +20,7 @@ import { Network } from "./network";
 import { readImageLock } from "../lib/imageLock";
 import { drTarget, type DrTarget } from "../lib/dr/target";
 import { NixosNodeImage, type Architecture } from "./nodeImage";
+import { clusterNameFor } from "../lib/naming";
 
 export const PLATFORM_TYPE = "nixplane:index:Platform";
 
@@ -30,10 +31,7 @@ export interface PlatformArgs {
   gitopsCredentials?: pulumi.Input<string>;
 }
 
-/** Name of the EKS cluster of an environment: stable, so Git-side resources can refer to it. */
-export function clusterNameFor(environment: string): string {
-  return `nixplane-${environment}`;
-}
+export { clusterNameFor };
 
 /** Tags every AWS resource carries (applied once, as the provider's default tags). */
 export function defaultTags(config: NixplaneConfig): Record<string, string> {

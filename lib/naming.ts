@@ -290,3 +290,8 @@ export function namingPolicyFile(): string {
     "# Refuses an XR whose composed AWS names (<namingPrefix>-<namespace>-<name>) break AWS's naming rules.\n";
   return head + namingAdmissionPolicy().map((o) => stringify(o, { lineWidth: 0 })).join("---\n");
 }
+
+/** Name of the EKS cluster of an environment: stable, so Git-side resources can refer to it. */
+export function clusterNameFor(environment: string): string {
+  return `nixplane-${environment}`;
+}

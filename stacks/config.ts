@@ -5,14 +5,10 @@
  * current stack and calls it. A bad config throws one `ConfigError` listing every bad key, its value
  * and what is allowed, before the program registers a single resource.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isCidr, cidrContains } from "../components/cidr";
-import { KUBERNETES_VERSIONS } from "../components/cluster";
-import { NAT_MODES } from "../components/network";
-import { NODE_IMAGE_MODES } from "../components/nodeImage";
-import { argocdUrlProblem } from "../components/argocd";
-import { DEFAULT_CROSSPLANE_RESOURCES } from "../components/crossplane";
+import { argocdUrlProblem, DEFAULT_CROSSPLANE_RESOURCES, KUBERNETES_VERSIONS, NAT_MODES, NODE_IMAGE_MODES } from "../lib/choices";
 import { compareQuantities, QUANTITY, quantityValue } from "../components/quantity";
 import { ADOPTION_PHASES } from "../lib/dr/phase";
 import { meetsRule, NAME_RULES, namingPrefixProblem } from "../lib/naming";
@@ -465,6 +461,8 @@ export interface LoadedConfig {
 
 /** Read and validate the current stack's config; nothing is registered before this returns. */
 export function loadConfig(): LoadedConfig {
+  // Required here, not imported: the schema above is also used by tools that never run the program.
+  const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const cfg = new pulumi.Config("nixplane");
   const allKeys = Object.keys(pulumi.runtime.allConfig())
     .filter((k) => k.startsWith("nixplane:"))

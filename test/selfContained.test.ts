@@ -107,6 +107,14 @@ describe("composed kinds are derived from gitops/apis alone", () => {
 });
 
 describe("the program's dependencies", () => {
+  test("the config schema and the dr commands load no Pulumi package: `npm run dr` validates stacks without the components", () => {
+    const probe = `require("./tools/load-ts.cjs"); require("./stacks/config.ts"); require("./lib/dr/commands.ts");
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/node_modules\\/@pulumi\\/[a-z]+\\/index\\.js$/.test(k))))`;
+    const r = spawnSync(process.execPath, ["-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect([r.status, r.stderr, JSON.parse(r.stdout)]).toEqual([0, "", []]);
+  });
+
+
   test("loading the program loads no checker, CRD registry or schema validator (they are the tools')", () => {
     const probe = `require("./tools/load-ts.cjs"); require("./stacks/program.ts");
       console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/lib\\/(gitops|crds|crdLock|cel|render|renderCheck)\\.ts$|\\/node_modules\\/ajv\\//.test(k))))`;

@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation";
+import type { PulumiCommand } from "@pulumi/pulumi/automation";
 import type { ManagedObject } from "./classes";
 import type { KubeClient, ObjectStore, Rds, StackOps } from "./interfaces";
 
@@ -25,6 +25,8 @@ export function run(cmd: string, args: string[], input?: string): Promise<string
 
 /** The stack through the Automation API; no Pulumi CLI gives one clear line, not a stack trace. */
 export async function automationStack(stackName: string, workDir: string): Promise<StackOps> {
+  // Loaded here, not imported: only the commands that drive a stack need the Automation API.
+  const { LocalWorkspace, PulumiCommand } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
   let pulumiCommand: PulumiCommand;
   try {
     pulumiCommand = await PulumiCommand.get();
