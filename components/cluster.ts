@@ -285,8 +285,11 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
   // Nodes may only join once the access entry authorises their role (also what Karpenter nodes use).
   const nodeAccess = new aws.eks.AccessEntry(`${name}-node`, { clusterName, principalArn: nodeRole.arn, type: "EC2_LINUX" }, opts);
 
+  // One Output for what every group's user data reads, not one per group: each Output is a dozen
+  // promises and closures the runtime keeps until the cluster resolves (npm run bench, nodegroups).
+  const controlPlane = pulumi.all([clusterName, endpoint, certificateAuthority]);
   const nodeGroups = args.nodeGroups.map((g) => createNodeGroup(name, g, {
-    clusterName, endpoint, certificateAuthority, serviceCidr: args.serviceCidr ?? "172.20.0.0/16",
+    clusterName, controlPlane, serviceCidr: args.serviceCidr ?? "172.20.0.0/16",
     amiId: args.amiIds[g.architecture]!, nodeRole, subnetIds: args.privateSubnetIds, nodeAccess,
   }, parent));
 
@@ -323,8 +326,8 @@ function createCluster(name: string, args: ClusterArgs, parent: pulumi.Resource)
 
 interface NodeGroupContext {
   clusterName: pulumi.Output<string>;
-  endpoint: pulumi.Output<string>;
-  certificateAuthority: pulumi.Output<string>;
+  /** The cluster's name, API endpoint and CA, as the user data needs them. */
+  controlPlane: pulumi.Output<[string, string, string]>;
   serviceCidr: string;
   amiId: pulumi.Input<string>;
   nodeRole: aws.iam.Role;
@@ -334,7 +337,7 @@ interface NodeGroupContext {
 
 function createNodeGroup(name: string, g: NodeGroupArgs, ctx: NodeGroupContext, parent: pulumi.Resource): aws.eks.NodeGroup {
   const groupName = nodeGroupName(g);
-  const userData = pulumi.all([ctx.clusterName, ctx.endpoint, ctx.certificateAuthority]).apply(([clusterName, apiServerEndpoint, certificateAuthority]) =>
+  const userData = ctx.controlPlane.apply(([clusterName, apiServerEndpoint, certificateAuthority]) =>
     Buffer.from(renderNodeUserData({ clusterName, apiServerEndpoint, certificateAuthority, serviceCidr: ctx.serviceCidr, labels: nodeGroupLabels(g.name, g.labels), taints: g.taints })).toString("base64"));
 
   const template = new aws.ec2.LaunchTemplate(`${name}-${groupName}`, {

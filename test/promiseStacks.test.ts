@@ -1,10 +1,12 @@
-import { withoutPromiseStacks } from "../lib/promiseStacks";
+import * as pulumi from "@pulumi/pulumi";
+import { isOutputTransfer, withoutPromiseStacks } from "../lib/promiseStacks";
 
 // @pulumi/pulumi 3.248.0 runtime/debuggable.ts: debuggablePromise(p, ctx) defines _debugId, _debugCtx and
 // _debugStackTrace (= new Error().stack) on p, adds p to the leak candidates and returns p.then(...)
 // removing it again; call sites go through the module's export (`debuggable_1.debuggablePromise(...)`).
 describe("withoutPromiseStacks", () => {
   const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+  const leakCandidates = (): Set<Promise<unknown>> => require("@pulumi/pulumi/runtime/state").getStore().leakCandidates;
 
   it("before: upstream records a stack trace with frames on every promise", () => {
     const p: any = Promise.resolve(1);
@@ -34,4 +36,84 @@ describe("withoutPromiseStacks", () => {
     expect(() => debuggable.debuggablePromise(undefined, "bad")).toThrow();
     expect(Error.stackTraceLimit).toBe(limit);
   });
+
+  it("keeps a pending promise in the leak candidates until it settles", async () => {
+    let resolve!: (v: number) => void;
+    const p = new Promise<number>((r) => (resolve = r));
+    const tracked = debuggable.debuggablePromise(p, "resolveURN(resource:x[t])");
+    expect(leakCandidates().has(p)).toBe(true);
+    resolve(7);
+    await expect(tracked).resolves.toBe(7);
+    expect(leakCandidates().has(p)).toBe(false);
+  });
+
+  it("hands an output property's promises back untouched and untracked", () => {
+    const p: any = new Promise(() => undefined);
+    expect(debuggable.debuggablePromise(p, "transferIsSecret(resource:x[t], arn, undefined)")).toBe(p);
+    expect(leakCandidates().has(p)).toBe(false);
+    expect(p._debugCtx).toBeUndefined();
+  });
+});
+
+// runtime/rpc.ts transferProperties builds these four contexts, `${kind}(${label}, ${key}, ${value})`;
+// no other call of debuggablePromise in @pulumi/pulumi 3.248.0 starts with "transfer".
+describe("isOutputTransfer", () => {
+  it.each(["transferProperty", "transferIsStable", "transferIsSecret", "transferDeps"])("recognises %s(...)", (kind) => {
+    expect(isOutputTransfer(`${kind}(resource:n[aws:ec2/launchTemplate:LaunchTemplate], userData, Output<T>)`)).toBe(true);
+  });
+
+  it.each([
+    "resolveURN(resource:n[t])", "resolveIDIsKnown(resource:n[t])", "rpcKeepAlive", "monitor.registerResource(resource:n[t])",
+    "serializeProperty.await(transferProperty(x))", "transferPropertyX(", "transfer",
+  ])("leaves %s tracked", (ctx) => {
+    expect(isOutputTransfer(ctx)).toBe(false);
+  });
+
+  it("is false for a context that is not a string", () => {
+    expect(isOutputTransfer(undefined)).toBe(false);
+    expect(isOutputTransfer({ toString: () => "transferDeps(" })).toBe(false);
+  });
+});
+
+// The bargain, checked on a real registration: while a resource's registration is pending, its
+// registration promises are leak candidates (so a registration that never finishes is still reported at
+// exit) and none of its output promises are; once it finishes, its outputs hold the mock's values.
+describe("leak bookkeeping of a registration under mocks", () => {
+  it("tracks the registration, not its output properties, and the outputs still resolve", async () => {
+    withoutPromiseStacks();
+    await pulumi.runtime.setMocks({
+      newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, arn: `arn:test:${args.name}` } }),
+      call: () => ({}),
+    }, "project", "stack", false);
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+    const contexts: string[] = [];
+    const wrapper = debuggable.debuggablePromise;
+    const spy = Object.assign((p: Promise<unknown>, ctx: unknown) => { contexts.push(String(ctx)); return wrapper(p, ctx); }, { [Symbol.for("nixplane.withoutPromiseStacks")]: true });
+    debuggable.debuggablePromise = spy;
+    try {
+      class Thing extends pulumi.CustomResource {
+        declare readonly arn: pulumi.Output<string>;
+        declare readonly size: pulumi.Output<number>;
+        constructor(name: string) {
+          super("test:index:Thing", name, { size: 3, arn: undefined });
+        }
+      }
+      const thing = new Thing("a");
+      expect(contexts.filter((c) => c.startsWith("transfer")).length).toBe(8); // 2 properties × 4
+      const pendingContexts = [...leakCandidates()].map((p: any) => String(p._debugCtx));
+      expect(pendingContexts.some((c) => c.startsWith("resolveURN(resource:a[test:index:Thing]"))).toBe(true);
+      expect(pendingContexts).toContain("rpcKeepAlive");
+      expect(pendingContexts.filter((c) => c.startsWith("transfer"))).toEqual([]);
+      const [arn, size, urn] = await Promise.all([
+        new Promise((r) => thing.arn.apply(r)), new Promise((r) => thing.size.apply(r)), new Promise((r) => thing.urn.apply(r)),
+      ]);
+      expect({ arn, size, urn }).toEqual({ arn: "arn:test:a", size: 3, urn: "urn:pulumi:stack::project::test:index:Thing::a" });
+    } finally {
+      debuggable.debuggablePromise = wrapper;
+    }
+  });
+
+  function leakCandidates(): Set<Promise<unknown>> {
+    return require("@pulumi/pulumi/runtime/state").getStore().leakCandidates;
+  }
 });
