@@ -21,4 +21,6 @@ module.exports = {
   // adds ~300 MiB: largest worker at 450MB 759 MiB, at 300MB 617-666, at 250MB 539, at 200MB 561 MiB;
   // each step down costs restarts (npm test CPU here: 300MB 226 s, 250MB 248 s, 200MB 260 s).
   workerIdleMemoryLimit: "250MB",
+  // The program bundles first, on fresh workers: test/sequencer.js.
+  testSequencer: "<rootDir>/test/sequencer.js",
 };

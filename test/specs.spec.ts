@@ -26,4 +26,14 @@ describe("the spec bundles (test/specs.ts)", () => {
     expect(covered).toEqual(files.filter((f) => f.endsWith(".spec.ts")).sort());
     expect(covered).toContain(path.basename(__filename));
   });
+
+  test("jest starts the bundles first (test/sequencer.js), keeping its own order otherwise", () => {
+    const config = require("../jest.config.js") as { testSequencer: string };
+    expect(config.testSequencer).toBe("<rootDir>/test/sequencer.js");
+    const { bundlesFirst } = require("./sequencer.js") as { bundlesFirst: (t: { path: string }[]) => { path: string }[] };
+    const paths = ["/r/test/selfContained.test.ts", "/r/test/program.2.test.ts", "/r/test/cidr.test.ts", "/r/test/program.1.test.ts", "/r/test/program.test.ts"];
+    expect(bundlesFirst(paths.map((p) => ({ path: p }))).map((t) => t.path)).toEqual([
+      "/r/test/program.2.test.ts", "/r/test/program.1.test.ts", "/r/test/selfContained.test.ts", "/r/test/cidr.test.ts", "/r/test/program.test.ts",
+    ]);
+  });
 });
