@@ -1,8 +1,7 @@
 /** Runs the real program for one stack under mocks: the offline plan, the tests and the timeline share this. */
 import { loadConfig, parseConfig, readRawConfig } from "../stacks/config";
-import { createProgram } from "../stacks/program";
 import type { MockEnv } from "./mocks";
-import { runProgram, type RegistrationClock, type RunResult } from "./run";
+import type { RegistrationClock, RunResult } from "./run";
 import { readStackConfig } from "./stackConfig";
 
 export const MOCK_ACCOUNT_FALLBACK = "123456789012";
@@ -24,6 +23,9 @@ export async function runStack(stack: string, opts: StackRunOptions = {}): Promi
   // Validate first: a bad config must fail before the mocks or the program are even loaded.
   const keys = Object.keys(config).filter((k) => k.startsWith("nixplane:")).map((k) => k.slice(9));
   const parsed = parseConfig(readRawConfig((k) => config[`nixplane:${k}`], keys));
+  // Required only now, so a bad config fails before Pulumi and the program's components even load.
+  const { createProgram } = require("../stacks/program") as typeof import("../stacks/program");
+  const { runProgram } = require("./run") as typeof import("./run");
   return runProgram({
     stack,
     config,
