@@ -107,14 +107,13 @@ describe("the type-checking subset of @pulumi/aws (lib/pulumiAws.d.ts)", () => {
   test("run time loads the real packages: jest, and tsx (which honours tsconfig paths; Pulumi.yaml runs the program with it)", () => {
     const tsconfig = fs.readFileSync(path.join(REPO_ROOT, "tsconfig.json"), "utf8");
     expect(tsconfig).toContain('"paths": { "@pulumi/aws": ["./lib/pulumiAws"], "@pulumi/kubernetes": ["./lib/pulumiKubernetes"] }');
-    for (const pkg of ["@pulumi/aws", "@pulumi/kubernetes"]) {
-      const real = require.resolve(pkg);
-      expect(real).toBe(path.join(pkgDir(pkg), "index.js"));
-      // tsx resolved a `paths` target given with its .d.ts extension to that file (it does not probe
-      // .d.ts itself), and then ran it: the mapping is extensionless so tsx falls through to the package.
-      const r = spawnSync(process.execPath, [TSX_CLI, "-e", `console.log(require.resolve(${JSON.stringify(pkg)}))`], { cwd: REPO_ROOT, encoding: "utf8" });
-      expect([r.status, r.stderr, r.stdout.trim()]).toEqual([0, "", real]);
-    }
+    const pkgs = ["@pulumi/aws", "@pulumi/kubernetes"];
+    const real = pkgs.map((pkg) => require.resolve(pkg));
+    expect(real).toEqual(pkgs.map((pkg) => path.join(pkgDir(pkg), "index.js")));
+    // tsx resolved a `paths` target given with its .d.ts extension to that file (it does not probe
+    // .d.ts itself), and then ran it: the mapping is extensionless so tsx falls through to the package.
+    const r = spawnSync(process.execPath, [TSX_CLI, "-e", `console.log(JSON.stringify(${JSON.stringify(pkgs)}.map((p) => require.resolve(p))))`], { cwd: REPO_ROOT, encoding: "utf8" });
+    expect([r.status, r.stderr, JSON.parse(r.stdout)]).toEqual([0, "", real]);
   });
 });
 
