@@ -32,9 +32,16 @@ interface Statement {
 
 const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
 
+/** Compiled once per pattern: the oracle judges thousands of requests against the same policies. */
+const patterns = new Map<string, RegExp>();
 function wildcard(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${re}$`, ignoreCase ? "i" : "").test(value);
+  const key = `${ignoreCase ? "i" : "s"}${pattern}`;
+  let compiled = patterns.get(key);
+  if (!compiled) {
+    const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+    patterns.set(key, (compiled = new RegExp(`^${re}$`, ignoreCase ? "i" : "")));
+  }
+  return compiled.test(value);
 }
 
 const OPERATORS: Record<string, (pattern: string, value: string) => boolean> = {
