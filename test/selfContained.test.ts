@@ -115,12 +115,6 @@ describe("the program's dependencies", () => {
   });
 
 
-  test("loading the program loads no checker, CRD registry or schema validator (they are the tools')", () => {
-    const probe = `require("./tools/load-ts.cjs"); require("./stacks/program.ts");
-      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /\\/lib\\/(gitops|crds|crdLock|cel|render|renderCheck)\\.ts$|\\/node_modules\\/ajv\\//.test(k))))`;
-    const r = spawnSync(process.execPath, ["-e", probe], { cwd: REPO_ROOT, encoding: "utf8" });
-    expect([r.status, JSON.parse(r.stdout)]).toEqual([0, []]);
-  });
 });
 
 describe("the CRD lock", () => {
@@ -226,12 +220,21 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
   });
   const noCrds = () => ({ NIXPLANE_CRDS_CACHE: path.join(clone, ".cache", "none") });
 
-  test("npm run plan runs: the program reads no CRD; provider keys it ignores are warned about", () => {
+  test("npm run plan runs: the program reads no CRD and loads no checker, CRD registry or schema validator (they are the tools'); provider keys it ignores are warned about", () => {
     fs.appendFileSync(path.join(clone, "stacks", "Pulumi.dev.yaml"), "  aws:region: us-east-1\n");
-    const r = run(clone, "tools/plan.ts", [], noCrds());
+    // An observer preloaded into the plan's process writes the modules it loaded when it exits.
+    const loaded = path.join(clone, "loaded.json");
+    const observer = path.join(clone, "observer.cjs");
+    fs.writeFileSync(observer, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    const r = run(clone, "tools/plan.ts", [], { ...noCrds(), NODE_OPTIONS: `--require ${observer}` });
     // The program warns (pulumi.log.warn), so `pulumi up` shows it too.
     expect([r.status, r.stderr]).toEqual([0, "warning: [runtime] aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)\n"]);
     expect(fs.existsSync(path.join(clone, "plan", "dev", "resources.json"))).toBe(true);
+    const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
+    expect(modules.some((k) => k.endsWith(path.join("stacks", "program.ts")))).toBe(true);
+    expect(modules.filter((k) => /[\\/]lib[\\/](gitops|crds|crdLock|cel|render|renderCheck)\.ts$|[\\/]node_modules[\\/]ajv[\\/]/.test(k))).toEqual([]);
+    fs.rmSync(observer);
+    fs.rmSync(loaded);
   });
 
   test("the gitops checker stops with one line naming `npm run crds`", () => {
