@@ -168,7 +168,7 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, op
  * admission objects: by kind, whatever the group). Every other document is checked on its own against
  * the context these make (`treeContext`), which lets lib/parallelCheck.ts check it on any thread.
  */
-const CONTEXT_KINDS: ReadonlySet<unknown> = new Set(["CompositeResourceDefinition", "Composition", "Application", "EnvironmentConfig", ...[...ADMISSION_KINDS].map((gk) => gk.split("/")[1])]);
+export const CONTEXT_KINDS: ReadonlySet<unknown> = new Set(["CompositeResourceDefinition", "Composition", "Application", "EnvironmentConfig", ...[...ADMISSION_KINDS].map((gk) => gk.split("/")[1])]);
 export const isContextDocument = (obj: KubeObject): boolean => CONTEXT_KINDS.has(obj.kind);
 
 /** What checking any one document needs from the tree: built from its context documents (in tree order) only. */
