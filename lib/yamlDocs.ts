@@ -72,15 +72,20 @@ const REFERENCE_ONLY = /[!&?\t\r\uFEFF]|^%|[\]}] *:|^(?:---|\.\.\.) +[^ #\n]/m;
 /** `readYamlDocuments(file)`, the same documents or the same error, faster where it can be. */
 export function readYamlDocumentsFast(file: string): unknown[] {
   const text = fs.readFileSync(file, "utf8");
-  if (!REFERENCE_ONLY.test(text) && !linesNeedReference(text)) {
-    let docs: unknown[] | undefined;
-    try {
-      docs = loadAll(text, undefined, { schema: YAML_1_2_CORE });
-    } catch { /* refused: the reference decides, with its own message */ }
-    // A null key: yaml names it "", js-yaml "null" (a quoted "null" key only costs the fast path).
-    if (docs !== undefined && !docs.some(hasNullKey)) return docs.filter((d) => d !== null && d !== undefined);
+  return fastDocuments(text) ?? parseYamlText(text, file);
+}
+
+/** The documents js-yaml reads from `text` where they are exactly the reference's; undefined where only the reference may read it. */
+export function fastDocuments(text: string): unknown[] | undefined {
+  if (REFERENCE_ONLY.test(text) || linesNeedReference(text)) return undefined;
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, undefined, { schema: YAML_1_2_CORE });
+  } catch {
+    return undefined; // refused: the reference decides, with its own message
   }
-  return parseYamlText(text, file);
+  // A null key: yaml names it "", js-yaml "null" (a quoted "null" key only costs the fast path).
+  return docs.some(hasNullKey) ? undefined : docs.filter((d) => d !== null && d !== undefined);
 }
 
 /**
