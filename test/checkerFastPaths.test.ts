@@ -6,7 +6,8 @@ import { isDeepStrictEqual } from "node:util";
 import * as jsyaml from "js-yaml";
 import YAML from "yaml";
 import { checkedDirs, crdsDir, loadCrdRegistry, newAjv, privateCacheDir, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
-import { ENVIRONMENT_CONFIG_NAME, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops } from "../lib/gitops";
+import { checkDocuments, ENVIRONMENT_CONFIG_NAME, formatProblem, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops, stackFacts } from "../lib/gitops";
+import { startCheckingGitops } from "../lib/parallelCheck";
 import { startReadingYaml, workersFor } from "../lib/parallelYaml";
 import { REPO_ROOT } from "../lib/paths";
 import { fastDocuments, readYamlDocuments, readYamlDocumentsFast, withPlainEnv, YAML_1_2_CORE } from "../lib/yamlDocs";
@@ -316,5 +317,89 @@ describe("YAML read with js-yaml where it reads exactly as yaml", () => {
     }
     expect(diverging).toEqual([]);
     expect(fast).toBeGreaterThan(300);
+  });
+});
+
+// ---- XRs checked on worker threads (lib/parallelCheck.ts)
+
+/** gitops/ plus `n` XRs under environments/prod, many of them broken, some files with other kinds beside them. */
+function treeWithProblems(n: number): string {
+  const dir = path.join(tmp(), "gitops");
+  fs.cpSync(path.join(REPO_ROOT, "gitops"), dir, { recursive: true });
+  const claims = path.join(dir, "environments", "prod", "claims", "many");
+  const stray = path.join(dir, "environments", "nowhere");
+  for (const d of [claims, stray]) fs.mkdirSync(d, { recursive: true });
+  generateComposites(n).forEach((xr, i) => {
+    const x = xr as { kind: string; metadata: Record<string, unknown>; spec: Record<string, any> };
+    if (i % 7 === 0) x.spec.bogus = i;
+    if (i % 11 === 0) x.metadata.name = `x${"y".repeat(60)}-${i}`;
+    if (i % 13 === 0) x.metadata.namespace = "Bad_NS";
+    if (i % 17 === 0) delete x.metadata.annotations;
+    if (i % 19 === 0 && x.kind === "Database") x.spec.maxCapacity = "lots";
+    if (i % 23 === 0 && x.kind === "WorkloadRole") x.spec.policyDocument = "{not json";
+    if (i % 29 === 0) x.kind = "Unknown";
+    let text = YAML.stringify(x);
+    // Context kinds in XR files (checked with the tree in view), and plain kinds beside them.
+    if (i % 37 === 0) text += "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: Not_OK\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: stray\nspec:\n  project: other\n";
+    if (i % 41 === 0) text += "---\n# empty\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata: {a: b}\n";
+    fs.writeFileSync(path.join(i % 53 === 0 ? stray : claims, `xr-${String(i).padStart(4, "0")}.yaml`), text);
+  });
+  return dir;
+}
+
+describe("XRs checked on worker threads", () => {
+  let dir: string;
+  let expected: ReturnType<typeof checkDocuments>;
+  beforeAll(() => {
+    dir = treeWithProblems(450);
+    expected = checkDocuments(loadGitops(dir), loadCrdRegistry(crdsDir()), { stacks: stackFacts() });
+  });
+  afterAll(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
+
+  it("finds exactly the problems, in the order, of checking the loaded tree on one thread", () => {
+    expect(expected.length).toBeGreaterThan(400); // the comparison is between two long lists, not two empty ones
+    for (const workers of [0, 2]) {
+      const got = startCheckingGitops(dir, crdsDir(), { stacks: stackFacts() }, { workers }).finish();
+      expect(got.objects).toBe(loadGitops(dir).length);
+      expect(got.problems.map(formatProblem)).toEqual(expected.map(formatProblem));
+      expect(got.problems).toEqual(expected);
+    }
+  });
+
+  it("throws the parse error a sequential read throws first, whichever thread met it", () => {
+    const files = ["xr-0100.yaml", "xr-0400.yaml"].map((f) => path.join(dir, "environments", "prod", "claims", "many", f));
+    const saved = files.map((f) => fs.readFileSync(f, "utf8"));
+    try {
+      files.forEach((f) => fs.writeFileSync(f, "kind: [unclosed\n"));
+      let sequential: unknown;
+      try { loadGitops(dir); } catch (err) { sequential = err; }
+      expect(String(sequential)).toContain(`${files[0]}: `);
+      expect(() => startCheckingGitops(dir, crdsDir(), {}, { workers: 2 }).finish()).toThrow((sequential as Error).message);
+    } finally {
+      files.forEach((f, i) => fs.writeFileSync(f, saved[i]));
+    }
+  });
+
+  // A worker ended by process.exit never says it is done: the caller stops waiting and checks its share itself.
+  it("a worker that dies without a word does not hang the caller: its chunks are checked on the calling thread", () => {
+    const scratch = tmp();
+    const dying = path.join(scratch, "exit.cjs");
+    fs.writeFileSync(dying, "process.exit(1);");
+    const script = path.join(scratch, "check.ts");
+    fs.writeFileSync(script, [
+      `const { startCheckingGitops } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "parallelCheck.ts"))});`,
+      `const { crdsDir } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "crds.ts"))});`,
+      `const { stackFacts } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "gitops.ts"))});`,
+      `const got = startCheckingGitops(${JSON.stringify(dir)}, crdsDir(), { stacks: stackFacts() }, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish();`,
+      `console.log(JSON.stringify(got.problems));`,
+    ].join("\n"));
+    try {
+      // In a child with a deadline: a caller blocked in Atomics.wait cannot be interrupted by jest's timeout.
+      const r = spawnSync(process.execPath, ["--require", path.join(REPO_ROOT, "tools", "load-ts.cjs"), script], { encoding: "utf8", timeout: 120_000, maxBuffer: 64 << 20 });
+      expect(r.signal).toBeNull();
+      expect(JSON.parse(r.stdout)).toEqual(expected);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
