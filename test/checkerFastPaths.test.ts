@@ -7,7 +7,7 @@ import * as jsyaml from "js-yaml";
 import YAML from "yaml";
 import { checkedDirs, crdsDir, loadCrdRegistry, newAjv, privateCacheDir, toJsonSchema, validatorFor, withDefaults, type K8sSchema } from "../lib/crds";
 import { checkDocuments, ENVIRONMENT_CONFIG_NAME, formatProblem, generateComposites, INSTALLED_FUNCTIONS, isExampleFile, loadGitops, stackFacts } from "../lib/gitops";
-import { startCheckingGitops } from "../lib/parallelCheck";
+import { checkWorkersFor, startCheckingGitops } from "../lib/parallelCheck";
 import { startReadingYaml, workersFor } from "../lib/parallelYaml";
 import { REPO_ROOT } from "../lib/paths";
 import { fastDocuments, readYamlDocuments, readYamlDocumentsFast, withPlainEnv, YAML_1_2_CORE } from "../lib/yamlDocs";
@@ -401,5 +401,17 @@ describe("XRs checked on worker threads", () => {
     } finally {
       fs.rmSync(scratch, { recursive: true, force: true });
     }
+  });
+});
+
+describe("worker threads for checking", () => {
+  it("none for small trees or busy cores, one per idle core otherwise, unless NIXPLANE_YAML_WORKERS says", () => {
+    expect(checkWorkersFor(5_000, {}, 0, 2)).toBe(0);
+    expect(checkWorkersFor(50_000, {}, 0.3, 2)).toBe(1);
+    expect(checkWorkersFor(50_000, {}, 1.4, 2)).toBe(1); // the previous run's own load
+    expect(checkWorkersFor(50_000, {}, 2.5, 2)).toBe(0);
+    expect(checkWorkersFor(50_000, {}, 3, 8)).toBe(5);
+    expect(checkWorkersFor(5_000, { NIXPLANE_YAML_WORKERS: "1" }, 9, 2)).toBe(1);
+    expect(checkWorkersFor(50_000, { NIXPLANE_YAML_WORKERS: "0" }, 0, 2)).toBe(0);
   });
 });
