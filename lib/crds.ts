@@ -450,10 +450,25 @@ function schemaHasCel(s: K8sSchema | undefined): boolean {
   return has;
 }
 
+/** A node's rules that can be judged without an old object, and its properties with rules at or below (memoised per node). */
+interface CelNode { rules: { rule: string; message?: string }[]; properties: [string, K8sSchema][] }
+const celNodes = new WeakMap<K8sSchema, CelNode>();
+function celNode(s: K8sSchema): CelNode {
+  let node = celNodes.get(s);
+  if (!node) {
+    node = {
+      rules: (s["x-kubernetes-validations"] ?? []).filter((v) => !/\boldSelf\b/.test(v.rule)),
+      properties: Object.entries(s.properties ?? {}).filter(([, child]) => schemaHasCel(child)),
+    };
+    celNodes.set(s, node);
+  }
+  return node;
+}
+
 function celErrors(s: K8sSchema, value: unknown, at: string, add: (p: string, m: string) => void): void {
   if (value === undefined || value === null) return;
-  for (const v of s["x-kubernetes-validations"] ?? []) {
-    if (/\boldSelf\b/.test(v.rule)) continue;
+  const node = celNode(s);
+  for (const v of node.rules) {
     let ok: unknown;
     try {
       ok = compileRule(v.rule)(value);
@@ -470,8 +485,8 @@ function celErrors(s: K8sSchema, value: unknown, at: string, add: (p: string, m:
     return;
   }
   const record = value as Record<string, unknown>;
-  for (const [k, child] of Object.entries(s.properties ?? {})) {
-    if (k in record && schemaHasCel(child)) celErrors(child, record[k], at ? `${at}.${k}` : k, add);
+  for (const [k, child] of node.properties) {
+    if (k in record) celErrors(child, record[k], at ? `${at}.${k}` : k, add);
   }
   if (typeof s.additionalProperties === "object" && schemaHasCel(s.additionalProperties)) {
     for (const [k, v] of Object.entries(record)) celErrors(s.additionalProperties, v, at ? `${at}.${k}` : k, add);
@@ -489,7 +504,9 @@ export function withDefaults(s: K8sSchema, value: unknown): unknown {
   }
   const record = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  for (const [k, child] of defaultingProperties(s)) {
+  const properties = defaultingProperties(s);
+  for (let j = 0; j < properties.length; j++) {
+    const [k, child] = properties[j];
     const current = record[k];
     const next = current === undefined ? child.default : withDefaults(child, current);
     if (next !== current) {
