@@ -15,9 +15,9 @@ import { parseDocument } from "yaml";
 import { compileRule } from "./cel";
 import { resolveCrdsDir, sha256 } from "./crdLock";
 import { REPO_ROOT } from "./paths";
-import { readYamlDocuments } from "./yamlDocs";
+import { checkedDirs, privateCacheDir, readYamlDocuments } from "./yamlDocs";
 
-export { readYamlDocuments };
+export { checkedDirs, privateCacheDir, readYamlDocuments };
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
 export interface ValidationError {
@@ -124,28 +124,6 @@ function cachedDocuments(file: string): unknown[] {
  * costs the cache.
  */
 const PARSE_CACHE = path.join(os.tmpdir(), `nixplane-crd-json-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
-
-/** Verdicts of privateCacheDir per folder (exported for tests, which change a folder's mode). */
-export const checkedDirs = new Map<string, boolean>();
-/**
- * Whether `dir` may hold a cache this process trusts: created private (0700) if missing, then a real directory
- * owned by this user that no one else can write. The OS temp folder is shared, and the validator cache holds code
- * this process runs: a folder someone else made first, or a symlink, means no cache, never their files.
- */
-export function privateCacheDir(dir: string): boolean {
-  let ok = checkedDirs.get(dir);
-  if (ok === undefined) {
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const st = fs.lstatSync(dir);
-      ok = st.isDirectory() && (typeof process.getuid !== "function" || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
-    } catch {
-      ok = false;
-    }
-    checkedDirs.set(dir, ok);
-  }
-  return ok;
-}
 
 function parsedOnDisk(file: string): unknown[] {
   const bytes = fs.readFileSync(file);

@@ -46,6 +46,8 @@ export function checkWorkersFor(files: number, env: NodeJS.ProcessEnv = process.
   return Math.max(0, Math.min(cores - 1, Math.round(cores - 1 - Math.max(0, load - 1))));
 }
 
+/** Files only yaml may read (the APIs') are kept across runs (lib/yamlDocs.ts cachedReference). */
+const CACHED = { cached: true };
 /** Files per chunk: the unit of parsing and of checking taken from the shared counters. */
 const CHUNK = 64;
 // Slots of the shared counter: next chunk to parse, workers done parsing, workers done checking.
@@ -69,18 +71,19 @@ const claims = new Int32Array(claimsBuffer);
 const chunks = claims.length;
 const context = new Set(contextKinds);
 const held = new Map(); // file index → its documents
+const CACHED = { cached: true };
 const mine = [];
 let read;
 try {
   require(workerData.loadTs);
   const { readYamlDocumentsFast, withPlainEnv } = require(workerData.yamlDocs);
-  read = (i) => withPlainEnv(() => readYamlDocumentsFast(files[i]));
+  read = (i) => withPlainEnv(() => readYamlDocumentsFast(files[i], CACHED));
   withPlainEnv(() => {
     for (let c = Atomics.add(shared, ${NEXT}, 1); c < chunks; c = Atomics.add(shared, ${NEXT}, 1)) {
       const entries = [];
       for (let i = c * chunk; i < Math.min((c + 1) * chunk, files.length); i++) {
         let docs;
-        try { docs = readYamlDocumentsFast(files[i]); } catch { entries.push(null); continue; }
+        try { docs = readYamlDocumentsFast(files[i], CACHED); } catch { entries.push(null); continue; }
         held.set(i, docs);
         entries.push(docs.map((obj) => (context.has(obj.kind) ? obj : undefined)));
       }
@@ -200,7 +203,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
       withPlainEnv(() => {
         for (let c = Atomics.add(shared, NEXT, 1); c < chunks; c = Atomics.add(shared, NEXT, 1)) {
           for (const i of chunkFiles(c)) {
-            try { entries[i] = readYamlDocumentsFast(files[i]); } catch { entries[i] = null; }
+            try { entries[i] = readYamlDocumentsFast(files[i], CACHED); } catch { entries[i] = null; }
           }
           mine.push(c);
           parsed();
@@ -210,7 +213,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
 
       const registry = loadCrdRegistry(crds);
       // Failures, and files a dead worker never sent, are read here in order: the first failure throws.
-      withPlainEnv(() => { for (let i = 0; i < files.length; i++) entries[i] ??= readYamlDocumentsFast(files[i]); });
+      withPlainEnv(() => { for (let i = 0; i < files.length; i++) entries[i] ??= readYamlDocumentsFast(files[i], CACHED); });
 
       // Every document in tree order; `obj` undefined where only a worker has it.
       const docs: { i: number; k: number; file: string; obj?: KubeObject }[] = [];
@@ -249,7 +252,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
         withPlainEnv(() => {
           for (const i of chunkFiles(c)) {
             let list = entries[i]!;
-            if (list.some((obj) => obj === undefined)) list = readYamlDocumentsFast(files[i]);
+            if (list.some((obj) => obj === undefined)) list = readYamlDocumentsFast(files[i], CACHED);
             list.forEach((obj, k) => {
               const pos = firstDoc[i] + k;
               if (!contextAt.has(pos)) checkHere(pos, { file: docs[pos].file, obj: obj as KubeObject });
@@ -268,7 +271,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
       for (const c of missing) {
         withPlainEnv(() => {
           for (const i of chunkFiles(c)) {
-            const list = readYamlDocumentsFast(files[i]);
+            const list = readYamlDocumentsFast(files[i], CACHED);
             list.forEach((obj, k) => { if (!results[firstDoc[i] + k]) checkHere(firstDoc[i] + k, { file: docs[firstDoc[i] + k].file, obj: obj as KubeObject }); });
           }
         });

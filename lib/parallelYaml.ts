@@ -73,7 +73,7 @@ export interface PendingYaml {
 export function startReadingYaml(files: string[], options: { workers?: number; /** tests */ loadTs?: string; stallMs?: number } = {}): PendingYaml {
   const stallMs = options.stallMs ?? STALL_MS;
   const workers = options.workers ?? workersFor(files.length);
-  if (workers === 0) return { finish: () => withPlainEnv(() => files.map(readYamlDocumentsFast)) };
+  if (workers === 0) return { finish: () => withPlainEnv(() => files.map((f) => readYamlDocumentsFast(f))) };
 
   const counter = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const shared = new Int32Array(counter);

@@ -9,7 +9,11 @@
  * everything else, and anything js-yaml refuses, is read by the reference. test/checkerFastPaths.test.ts
  * holds one to the other.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as v8 from "node:v8";
 import { FAILSAFE_SCHEMA, loadAll, Type } from "js-yaml";
 import { parseAllDocuments } from "yaml";
 
@@ -69,10 +73,39 @@ export const YAML_1_2_CORE = FAILSAFE_SCHEMA.extend({
  */
 const REFERENCE_ONLY = /[!&?\t\r\uFEFF]|^%|[\]}] *:|^(?:---|\.\.\.) +[^ #\n]/m;
 
-/** `readYamlDocuments(file)`, the same documents or the same error, faster where it can be. */
-export function readYamlDocumentsFast(file: string): unknown[] {
+/**
+ * `readYamlDocuments(file)`, the same documents or the same error, faster where it can be. With
+ * `cached`, what only the reference may read is kept across processes (`cachedReference`).
+ */
+export function readYamlDocumentsFast(file: string, options: { cached?: boolean } = {}): unknown[] {
   const text = fs.readFileSync(file, "utf8");
-  return fastDocuments(text) ?? parseYamlText(text, file);
+  return fastDocuments(text) ?? (options.cached ? cachedReference(text, file) : parseYamlText(text, file));
+}
+
+/**
+ * The reference's documents for `text`, kept under the OS temp folder in V8's serialization format, by
+ * the sha256 of yaml's version and the text: the files only the reference may read are the APIs'
+ * (Compositions with anchors, policies with CEL), about 0.4 s of the checker's every run with yaml
+ * cold, and the same from run to run. V8's format keeps what JSON would not (NaN, infinities, -0,
+ * an alias's one object); a parse error is never kept, so it is thrown again. Objects come back in
+ * Node's own realm (not a jest sandbox's): the checker's threads read with it, tests compare problems.
+ */
+const YAML_VERSION = (require("yaml/package.json") as { version: string }).version;
+const REFERENCE_CACHE = path.join(os.tmpdir(), `nixplane-yaml-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
+export function cachedReference(text: string, file: string, cacheDir: string = REFERENCE_CACHE): unknown[] {
+  if (!privateCacheDir(cacheDir)) return parseYamlText(text, file);
+  const cached = path.join(cacheDir, `${crypto.createHash("sha256").update(`yaml ${YAML_VERSION}\0`).update(text).digest("hex")}.v8`);
+  try {
+    const docs = v8.deserialize(fs.readFileSync(cached));
+    if (Array.isArray(docs)) return docs;
+  } catch { /* not kept yet */ }
+  const docs = parseYamlText(text, file);
+  try {
+    const tmp = `${cached}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, v8.serialize(docs));
+    fs.renameSync(tmp, cached); // atomic: a concurrent reader never sees half a file
+  } catch { /* no cache */ }
+  return docs;
 }
 
 /** The documents js-yaml reads from `text` where they are exactly the reference's; undefined where only the reference may read it. */
@@ -144,6 +177,28 @@ function hasNullKey(v: unknown): boolean {
   if (Array.isArray(v)) return v.some(hasNullKey);
   for (const k in v as Record<string, unknown>) if (k === "null" || hasNullKey((v as Record<string, unknown>)[k])) return true;
   return false;
+}
+
+/** Verdicts of privateCacheDir per folder (exported for tests, which change a folder's mode). */
+export const checkedDirs = new Map<string, boolean>();
+/**
+ * Whether `dir` may hold a cache this process trusts: created private (0700) if missing, then a real directory
+ * owned by this user that no one else can write. The OS temp folder is shared, and the validator cache holds code
+ * this process runs: a folder someone else made first, or a symlink, means no cache, never their files.
+ */
+export function privateCacheDir(dir: string): boolean {
+  let ok = checkedDirs.get(dir);
+  if (ok === undefined) {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const st = fs.lstatSync(dir);
+      ok = st.isDirectory() && (typeof process.getuid !== "function" || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
+    } catch {
+      ok = false;
+    }
+    checkedDirs.set(dir, ok);
+  }
+  return ok;
 }
 
 /**

@@ -10,7 +10,7 @@ import { checkDocuments, ENVIRONMENT_CONFIG_NAME, formatProblem, generateComposi
 import { checkWorkersFor, startCheckingGitops } from "../lib/parallelCheck";
 import { startReadingYaml, workersFor } from "../lib/parallelYaml";
 import { REPO_ROOT } from "../lib/paths";
-import { fastDocuments, readYamlDocuments, readYamlDocumentsFast, withPlainEnv, YAML_1_2_CORE } from "../lib/yamlDocs";
+import { cachedReference, fastDocuments, readYamlDocuments, readYamlDocumentsFast, withPlainEnv, YAML_1_2_CORE } from "../lib/yamlDocs";
 import { renderComposition } from "../lib/render";
 
 // The checker's fast paths (npm run bench, gitops section) each promise the plain path's exact result.
@@ -413,5 +413,29 @@ describe("worker threads for checking", () => {
     expect(checkWorkersFor(50_000, {}, 3, 8)).toBe(5);
     expect(checkWorkersFor(5_000, { NIXPLANE_YAML_WORKERS: "1" }, 9, 2)).toBe(1);
     expect(checkWorkersFor(50_000, { NIXPLANE_YAML_WORKERS: "0" }, 0, 2)).toBe(0);
+  });
+});
+
+describe("what only yaml may read, kept across runs", () => {
+  it("gives back the reference's documents, NaN, -0 and an alias's one object included; a parse error is thrown again, never kept", () => {
+    const cache = tmp();
+    try {
+      const text = "a: &a {x: [.nan, -0, .inf]}\nb: *a\n---\nc: !custom yes\n";
+      const expected = YAML.parseAllDocuments(text).map((d) => d.toJS());
+      const fresh = cachedReference(text, "f.yaml", cache);
+      expect(fs.readdirSync(cache)).toHaveLength(1);
+      const kept = cachedReference(text, "f.yaml", cache) as { a: unknown; b: unknown }[];
+      // Numbers as text, so NaN, Infinity and -0 compare as what they are (JSON would make them null and 0).
+      const exact = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "number" ? (Object.is(x, -0) ? "-0" : String(x)) : x));
+      expect(exact(expected)).toContain('"-0"');
+      for (const docs of [fresh, kept]) expect(exact(docs)).toBe(exact(expected));
+      expect(kept[0].b).toBe(kept[0].a);
+      const broken = "a: [unclosed\n";
+      expect(() => cachedReference(broken, "broken.yaml", cache)).toThrow(/^broken\.yaml: /);
+      expect(() => cachedReference(broken, "broken.yaml", cache)).toThrow(/^broken\.yaml: /);
+      expect(fs.readdirSync(cache)).toHaveLength(1);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
   });
 });
