@@ -9,8 +9,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import standaloneCode from "ajv/dist/standalone";
+import type Ajv from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { parseDocument } from "yaml";
 import { compileRule } from "./cel";
 import { resolveCrdsDir, sha256 } from "./crdLock";
@@ -145,7 +145,7 @@ function parsedOnDisk(file: string): unknown[] {
 /** Compiled validators per schema object: CRD schemas are shared through the cache above. */
 const compiled = new WeakMap<object, ValidateFunction>();
 
-function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
+function compiledFor(schema: K8sSchema, ajv: Ajv | (() => Ajv)): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
     v = validatorFor(toJsonSchema(schema, true), ajv);
@@ -163,12 +163,14 @@ const AJV_KEY = `${(require("ajv/package.json") as { version: string }).version}
  * schemas (~1 s of CPU for gitops/) was most of the checker's fixed cost, and loading the same code
  * back is a few milliseconds. It is the code ajv generates for that schema, so it judges identically.
  */
-export const newAjv = () => new Ajv(AJV_OPTIONS);
+// ajv's compiler is loaded only when a validator is not cached (loading and constructing it: ~0.1 s of every check).
+export const newAjv = (): Ajv => new (require("ajv") as { default: typeof Ajv }).default(AJV_OPTIONS);
 const VALIDATOR_CACHE = path.join(os.tmpdir(), `nixplane-ajv-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
-/** `ajv` must have been made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
-export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
-  if (!privateCacheDir(cacheDir)) return ajv.compile(jsonSchema);
+/** `ajv` (or what makes it, called only if the validator must be compiled) is made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
+export function validatorFor(jsonSchema: Record<string, unknown>, ajvOrMake: Ajv | (() => Ajv), cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
+  const compiler = () => (typeof ajvOrMake === "function" ? ajvOrMake() : ajvOrMake);
+  if (!privateCacheDir(cacheDir)) return compiler().compile(jsonSchema);
   const file = path.join(cacheDir, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
   let code: string | undefined;
   try {
@@ -179,9 +181,11 @@ export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cach
     new Function("require", "module", "exports", code)(ajvRuntime, module, module.exports);
     if (typeof module.exports.default === "function") return module.exports.default;
   }
+  const ajv = compiler();
   const validator = ajv.compile(jsonSchema);
   try {
     const tmp = `${file}.${process.pid}.tmp`;
+    const standaloneCode = (require("ajv/dist/standalone") as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
     fs.writeFileSync(tmp, standaloneCode(ajv, validator));
     fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
   } catch { /* no cache */ }
@@ -242,7 +246,8 @@ const XR_CROSSPLANE_SPEC: K8sSchema = { type: "object", "x-kubernetes-preserve-u
 
 export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
   const types = new Map<string, TypeEntry>();
-  const ajv = newAjv();
+  let compiler: Ajv | undefined;
+  const ajv = () => (compiler ??= newAjv());
 
   const key = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   for (const file of yamlFiles(dir)) {
