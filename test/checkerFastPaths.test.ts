@@ -408,9 +408,9 @@ describe("worker threads for checking", () => {
   it("none for small trees or busy cores, one per idle core otherwise, unless NIXPLANE_YAML_WORKERS says", () => {
     expect(checkWorkersFor(5_000, {}, 0, 2)).toBe(0);
     expect(checkWorkersFor(50_000, {}, 0.3, 2)).toBe(1);
-    expect(checkWorkersFor(50_000, {}, 1.4, 2)).toBe(1); // the previous run's own load
+    expect(checkWorkersFor(50_000, {}, 1.9, 2)).toBe(1); // the previous run's own load
     expect(checkWorkersFor(50_000, {}, 2.5, 2)).toBe(0);
-    expect(checkWorkersFor(50_000, {}, 3, 8)).toBe(5);
+    expect(checkWorkersFor(50_000, {}, 3.5, 8)).toBe(5);
     expect(checkWorkersFor(5_000, { NIXPLANE_YAML_WORKERS: "1" }, 9, 2)).toBe(1);
     expect(checkWorkersFor(50_000, { NIXPLANE_YAML_WORKERS: "0" }, 0, 2)).toBe(0);
   });
