@@ -66,7 +66,7 @@ interface DocResult { i: number; k: number; own: Problem[]; render: Problem[]; r
 const WORKER_SOURCE = `
 const path = require("node:path");
 const { workerData } = require("node:worker_threads");
-const { files, base, counter, claims: claimsBuffer, chunk, port, contextKinds, crds, options } = workerData;
+const { files, base, counter, claims: claimsBuffer, chunk, port, contextKinds } = workerData;
 const shared = new Int32Array(counter);
 const claims = new Int32Array(claimsBuffer);
 const chunks = claims.length;
@@ -105,14 +105,17 @@ const done = () => {
 let lib;
 try {
   if (!read) throw new Error("parsing failed");
-  lib = { ...require(workerData.gitops), ...require(workerData.renderCheck), registry: require(workerData.crdsModule).loadCrdRegistry(crds) };
+  lib = { ...require(workerData.gitops), ...require(workerData.renderCheck), crds: require(workerData.crdsModule) };
+  // Loaded before the context comes, from where crdsDir() finds the CRDs (loaded again if the calling thread's are elsewhere).
+  try { lib.registryDir = lib.crds.crdsDir(); lib.registry = lib.crds.loadCrdRegistry(lib.registryDir); } catch {}
 } catch {
   lib = undefined;
 }
 if (!lib) done();
-else port.once("message", ({ contextDocs }) => {
+else port.once("message", ({ contextDocs, options, crds }) => {
   try {
-    const tree = lib.treeContext(contextDocs, lib.registry, options);
+    const registry = lib.registry && lib.registryDir === crds ? lib.registry : lib.crds.loadCrdRegistry(crds);
+    const tree = lib.treeContext(contextDocs, registry, options);
     const check = (c) => {
       const out = [];
       for (let i = c * chunk; i < Math.min((c + 1) * chunk, files.length); i++) {
@@ -134,6 +137,13 @@ else port.once("message", ({ contextDocs }) => {
 });
 `;
 
+/** What `finish` needs, asked for when the sequential checker would (so errors come in its order). */
+export interface TreeLoad {
+  /** The CRD folder (workers load `crdsDir()`'s beforehand, and this one if it differs). */
+  crds: () => string;
+  options: () => CheckOptions;
+}
+
 export interface TreeCheck {
   problems: Problem[];
   /** Documents in the tree. */
@@ -141,10 +151,10 @@ export interface TreeCheck {
 }
 
 /**
- * Starts checking the tree at `gitopsDir` against the CRDs in `crds`; `finish()` returns what
- * `checkDocuments(loadGitops(gitopsDir), loadCrdRegistry(crds), options)` returns, and throws what it throws.
+ * Starts checking the tree at `gitopsDir`; `finish({ crds, options })` returns what
+ * `checkDocuments(loadGitops(gitopsDir), loadCrdRegistry(crds()), options())` returns, and throws what it throws.
  */
-export function startCheckingGitops(gitopsDir: string, crds: string, options: CheckOptions = {}, tuning: { workers?: number; /** tests */ loadTs?: string; stallMs?: number } = {}): { finish(): TreeCheck } {
+export function startCheckingGitops(gitopsDir: string, tuning: { workers?: number; /** tests */ loadTs?: string; stallMs?: number } = {}): { finish(load: TreeLoad): TreeCheck } {
   const base = path.dirname(path.resolve(gitopsDir));
   const files = yamlFiles(gitopsDir);
   const chunks = Math.ceil(files.length / CHUNK);
@@ -164,7 +174,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
         loadTs: tuning.loadTs ?? path.join(__dirname, "..", "tools", "load-ts.cjs"),
         yamlDocs: path.join(__dirname, "yamlDocs.ts"), gitops: path.join(__dirname, "gitops.ts"),
         renderCheck: path.join(__dirname, "renderCheck.ts"), crdsModule: path.join(__dirname, "crds.ts"),
-        files, base, counter, claims: claimsBuffer, chunk: CHUNK, port: port2, contextKinds: [...CONTEXT_KINDS], crds, options,
+        files, base, counter, claims: claimsBuffer, chunk: CHUNK, port: port2, contextKinds: [...CONTEXT_KINDS],
       },
       transferList: [port2],
       stdout: false,
@@ -186,7 +196,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
   const chunkFiles = (c: number) => Array.from({ length: Math.min((c + 1) * CHUNK, files.length) - c * CHUNK }, (_, j) => c * CHUNK + j);
 
   return {
-    finish(): TreeCheck {
+    finish(load: TreeLoad): TreeCheck {
       // Per file: its documents, `undefined` for one only a worker has; null for a file that failed to parse.
       const entries: (unknown[] | null | undefined)[] = new Array(files.length);
       const mine: number[] = [];
@@ -212,9 +222,12 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
       });
       waitFor(PARSED, parsed);
 
+      // In the order of the sequential checker: the registry, then the first parse error, then the options.
+      const crds = load.crds();
       const registry = loadCrdRegistry(crds);
       // Failures, and files a dead worker never sent, are read here in order: the first failure throws.
       withPlainEnv(() => { for (let i = 0; i < files.length; i++) entries[i] ??= readYamlDocumentsFast(files[i], CACHED); });
+      const options = load.options();
 
       // Every document in tree order; `obj` undefined where only a worker has it.
       const docs: { i: number; k: number; file: string; obj?: KubeObject }[] = [];
@@ -230,7 +243,7 @@ export function startCheckingGitops(gitopsDir: string, crds: string, options: Ch
       const context = [...contextAt.values()];
       const tree = treeContext(context, registry, options);
       const contextDocs: GitopsDocument[] = context.map(({ file, obj }) => ({ file, obj }));
-      for (const port of ports) port.postMessage({ contextDocs });
+      for (const port of ports) port.postMessage({ contextDocs, options, crds });
 
       const results: (DocResult | undefined)[] = new Array(docs.length);
       const checked = (): boolean => {

@@ -359,7 +359,7 @@ describe("XRs checked on worker threads", () => {
   it("finds exactly the problems, in the order, of checking the loaded tree on one thread", () => {
     expect(expected.length).toBeGreaterThan(400); // the comparison is between two long lists, not two empty ones
     for (const workers of [0, 2]) {
-      const got = startCheckingGitops(dir, crdsDir(), { stacks: stackFacts() }, { workers }).finish();
+      const got = startCheckingGitops(dir, { workers }).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) });
       expect(got.objects).toBe(loadGitops(dir).length);
       expect(got.problems.map(formatProblem)).toEqual(expected.map(formatProblem));
       expect(got.problems).toEqual(expected);
@@ -374,7 +374,7 @@ describe("XRs checked on worker threads", () => {
       let sequential: unknown;
       try { loadGitops(dir); } catch (err) { sequential = err; }
       expect(String(sequential)).toContain(`${files[0]}: `);
-      expect(() => startCheckingGitops(dir, crdsDir(), {}, { workers: 2 }).finish()).toThrow((sequential as Error).message);
+      expect(() => startCheckingGitops(dir, { workers: 2 }).finish({ crds: crdsDir, options: () => ({}) })).toThrow((sequential as Error).message);
     } finally {
       files.forEach((f, i) => fs.writeFileSync(f, saved[i]));
     }
@@ -390,7 +390,7 @@ describe("XRs checked on worker threads", () => {
       `const { startCheckingGitops } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "parallelCheck.ts"))});`,
       `const { crdsDir } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "crds.ts"))});`,
       `const { stackFacts } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "gitops.ts"))});`,
-      `const got = startCheckingGitops(${JSON.stringify(dir)}, crdsDir(), { stacks: stackFacts() }, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish();`,
+      `const got = startCheckingGitops(${JSON.stringify(dir)}, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) });`,
       `console.log(JSON.stringify(got.problems));`,
     ].join("\n"));
     try {

@@ -32,7 +32,7 @@ try {
   let objects: number;
   if (generate === 0) {
     // Worker threads parse and check the XRs they read beside this thread (lib/parallelCheck.ts).
-    ({ problems, objects } = startCheckingGitops(dir, crdsDir(), { stacks: stackFacts() }).finish());
+    ({ problems, objects } = startCheckingGitops(dir).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) }));
   } else {
     const loading = startLoadingGitops(dir); // workers parse the tree while this thread loads the CRDs
     const registry = loadCrdRegistry(crdsDir());
