@@ -9,15 +9,15 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
-import standaloneCode from "ajv/dist/standalone";
+import type Ajv from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { parseDocument } from "yaml";
 import { compileRule } from "./cel";
 import { resolveCrdsDir, sha256 } from "./crdLock";
 import { REPO_ROOT } from "./paths";
-import { readYamlDocuments } from "./yamlDocs";
+import { checkedDirs, privateCacheDir, readYamlDocuments } from "./yamlDocs";
 
-export { readYamlDocuments };
+export { checkedDirs, privateCacheDir, readYamlDocuments };
 
 /** One problem found in one object; `path` is dotted from the object root, e.g. `spec.forProvider.region`. */
 export interface ValidationError {
@@ -125,28 +125,6 @@ function cachedDocuments(file: string): unknown[] {
  */
 const PARSE_CACHE = path.join(os.tmpdir(), `nixplane-crd-json-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
-/** Verdicts of privateCacheDir per folder (exported for tests, which change a folder's mode). */
-export const checkedDirs = new Map<string, boolean>();
-/**
- * Whether `dir` may hold a cache this process trusts: created private (0700) if missing, then a real directory
- * owned by this user that no one else can write. The OS temp folder is shared, and the validator cache holds code
- * this process runs: a folder someone else made first, or a symlink, means no cache, never their files.
- */
-export function privateCacheDir(dir: string): boolean {
-  let ok = checkedDirs.get(dir);
-  if (ok === undefined) {
-    try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const st = fs.lstatSync(dir);
-      ok = st.isDirectory() && (typeof process.getuid !== "function" || st.uid === process.getuid()) && (st.mode & 0o022) === 0;
-    } catch {
-      ok = false;
-    }
-    checkedDirs.set(dir, ok);
-  }
-  return ok;
-}
-
 function parsedOnDisk(file: string): unknown[] {
   const bytes = fs.readFileSync(file);
   if (!privateCacheDir(PARSE_CACHE)) return readYamlDocuments(file);
@@ -167,7 +145,7 @@ function parsedOnDisk(file: string): unknown[] {
 /** Compiled validators per schema object: CRD schemas are shared through the cache above. */
 const compiled = new WeakMap<object, ValidateFunction>();
 
-function compiledFor(schema: K8sSchema, ajv: Ajv): ValidateFunction {
+function compiledFor(schema: K8sSchema, ajv: Ajv | (() => Ajv)): ValidateFunction {
   let v = compiled.get(schema);
   if (!v) {
     v = validatorFor(toJsonSchema(schema, true), ajv);
@@ -185,12 +163,14 @@ const AJV_KEY = `${(require("ajv/package.json") as { version: string }).version}
  * schemas (~1 s of CPU for gitops/) was most of the checker's fixed cost, and loading the same code
  * back is a few milliseconds. It is the code ajv generates for that schema, so it judges identically.
  */
-export const newAjv = () => new Ajv(AJV_OPTIONS);
+// ajv's compiler is loaded only when a validator is not cached (loading and constructing it: ~0.1 s of every check).
+export const newAjv = (): Ajv => new (require("ajv") as { default: typeof Ajv }).default(AJV_OPTIONS);
 const VALIDATOR_CACHE = path.join(os.tmpdir(), `nixplane-ajv-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 
-/** `ajv` must have been made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
-export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
-  if (!privateCacheDir(cacheDir)) return ajv.compile(jsonSchema);
+/** `ajv` (or what makes it, called only if the validator must be compiled) is made with AJV_OPTIONS (`newAjv()`); `cacheDir` is for tests. */
+export function validatorFor(jsonSchema: Record<string, unknown>, ajvOrMake: Ajv | (() => Ajv), cacheDir: string = VALIDATOR_CACHE): ValidateFunction {
+  const compiler = () => (typeof ajvOrMake === "function" ? ajvOrMake() : ajvOrMake);
+  if (!privateCacheDir(cacheDir)) return compiler().compile(jsonSchema);
   const file = path.join(cacheDir, `${sha256(AJV_KEY + JSON.stringify(jsonSchema))}.js`);
   let code: string | undefined;
   try {
@@ -201,9 +181,11 @@ export function validatorFor(jsonSchema: Record<string, unknown>, ajv: Ajv, cach
     new Function("require", "module", "exports", code)(ajvRuntime, module, module.exports);
     if (typeof module.exports.default === "function") return module.exports.default;
   }
+  const ajv = compiler();
   const validator = ajv.compile(jsonSchema);
   try {
     const tmp = `${file}.${process.pid}.tmp`;
+    const standaloneCode = (require("ajv/dist/standalone") as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
     fs.writeFileSync(tmp, standaloneCode(ajv, validator));
     fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
   } catch { /* no cache */ }
@@ -264,7 +246,8 @@ const XR_CROSSPLANE_SPEC: K8sSchema = { type: "object", "x-kubernetes-preserve-u
 
 export function loadCrdRegistry(dir: string = crdsDir()): CrdRegistry {
   const types = new Map<string, TypeEntry>();
-  const ajv = newAjv();
+  let compiler: Ajv | undefined;
+  const ajv = () => (compiler ??= newAjv());
 
   const key = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
   for (const file of yamlFiles(dir)) {
@@ -450,10 +433,25 @@ function schemaHasCel(s: K8sSchema | undefined): boolean {
   return has;
 }
 
+/** A node's rules that can be judged without an old object, and its properties with rules at or below (memoised per node). */
+interface CelNode { rules: { rule: string; message?: string }[]; properties: [string, K8sSchema][] }
+const celNodes = new WeakMap<K8sSchema, CelNode>();
+function celNode(s: K8sSchema): CelNode {
+  let node = celNodes.get(s);
+  if (!node) {
+    node = {
+      rules: (s["x-kubernetes-validations"] ?? []).filter((v) => !/\boldSelf\b/.test(v.rule)),
+      properties: Object.entries(s.properties ?? {}).filter(([, child]) => schemaHasCel(child)),
+    };
+    celNodes.set(s, node);
+  }
+  return node;
+}
+
 function celErrors(s: K8sSchema, value: unknown, at: string, add: (p: string, m: string) => void): void {
   if (value === undefined || value === null) return;
-  for (const v of s["x-kubernetes-validations"] ?? []) {
-    if (/\boldSelf\b/.test(v.rule)) continue;
+  const node = celNode(s);
+  for (const v of node.rules) {
     let ok: unknown;
     try {
       ok = compileRule(v.rule)(value);
@@ -470,8 +468,8 @@ function celErrors(s: K8sSchema, value: unknown, at: string, add: (p: string, m:
     return;
   }
   const record = value as Record<string, unknown>;
-  for (const [k, child] of Object.entries(s.properties ?? {})) {
-    if (k in record && schemaHasCel(child)) celErrors(child, record[k], at ? `${at}.${k}` : k, add);
+  for (const [k, child] of node.properties) {
+    if (k in record) celErrors(child, record[k], at ? `${at}.${k}` : k, add);
   }
   if (typeof s.additionalProperties === "object" && schemaHasCel(s.additionalProperties)) {
     for (const [k, v] of Object.entries(record)) celErrors(s.additionalProperties, v, at ? `${at}.${k}` : k, add);
@@ -489,7 +487,9 @@ export function withDefaults(s: K8sSchema, value: unknown): unknown {
   }
   const record = value as Record<string, unknown>;
   let out: Record<string, unknown> | undefined;
-  for (const [k, child] of defaultingProperties(s)) {
+  const properties = defaultingProperties(s);
+  for (let j = 0; j < properties.length; j++) {
+    const [k, child] = properties[j];
     const current = record[k];
     const next = current === undefined ? child.default : withDefaults(child, current);
     if (next !== current) {

@@ -10,7 +10,7 @@ import { NAMED_APIS, NAMING_POLICY_NAME, NAMING_PREFIX_KEY, namingAdmissionPolic
 import { FN_AUTO_READY, FN_ENVIRONMENT_CONFIGS, FN_PATCH_AND_TRANSFORM, fieldPathSegments, transformedType, type ComposedTemplate, type Patch, type PipelineStep } from "./render";
 import { providerFamiliesAdmissionPolicy, PROVIDER_FAMILIES_POLICY_NAME } from "./providerFamilies";
 import { startReadingYaml } from "./parallelYaml";
-import { renderAndJudge } from "./renderCheck";
+import { renderContext, renderDocument, unrenderedCompositions, type RenderContext } from "./renderCheck";
 import { adoptionProblems, composedNameCollisions, isAdoptionPatch } from "./adoptionCheck";
 import { listStacks, readStackDoc } from "./stackFiles";
 import { sameJson } from "./sameJson";
@@ -149,8 +149,44 @@ interface XrdSpec {
  * sample only.
  */
 export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, options: CheckOptions = {}): Problem[] {
+  const tree = treeContext(docs.filter((d) => isContextDocument(d.obj)), registry, options);
   const problems: Problem[] = [];
-  const xrds = docs.filter((d) => isXrd(d.obj));
+  for (const doc of docs) problems.push(...checkDocument(doc, tree));
+  problems.push(...treeProblems(tree));
+  const rendered = new Set<string>();
+  for (const doc of docs) {
+    const r = renderDocument(doc, tree.render);
+    problems.push(...r.problems);
+    if (r.rendered !== undefined) rendered.add(r.rendered);
+  }
+  problems.push(...unrenderedCompositions(tree.context, tree.render, rendered));
+  return problems;
+}
+
+/**
+ * Kinds checked with other documents in view (XRDs, Compositions, Applications, EnvironmentConfigs,
+ * admission objects: by kind, whatever the group). Every other document is checked on its own against
+ * the context these make (`treeContext`), which lets lib/parallelCheck.ts check it on any thread.
+ */
+export const CONTEXT_KINDS: ReadonlySet<unknown> = new Set(["CompositeResourceDefinition", "Composition", "Application", "EnvironmentConfig", ...[...ADMISSION_KINDS].map((gk) => gk.split("/")[1])]);
+export const isContextDocument = (obj: KubeObject): boolean => CONTEXT_KINDS.has(obj.kind);
+
+/** What checking any one document needs from the tree: built from its context documents (in tree order) only. */
+export interface TreeContext {
+  /** The context documents, in tree order. */
+  context: GitopsDocument[];
+  registry: CrdRegistry;
+  options: CheckOptions;
+  xrds: GitopsDocument[];
+  xrSchemas: Map<string, K8sSchema>;
+  xrGroups: Set<unknown>;
+  applications: GitopsDocument[];
+  render: RenderContext;
+}
+
+/** The tree's context; teaches `registry` the XRDs found in `context`. */
+export function treeContext(context: GitopsDocument[], registry: CrdRegistry, options: CheckOptions = {}): TreeContext {
+  const xrds = context.filter((d) => isXrd(d.obj));
   for (const d of xrds) registry.addXrd(d.obj);
 
   const xrSchemas = new Map<string, K8sSchema>(); // `${apiVersion}/${kind}` → XR schema
@@ -161,33 +197,42 @@ export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, op
       if (schema) xrSchemas.set(`${spec.group}/${v.name}/${spec.names?.kind}`, schema);
     }
   }
-  const xrGroups = new Set(xrds.map((d) => (d.obj.spec as XrdSpec | undefined)?.group).filter(Boolean));
-  const applications = docs.filter((d) => d.obj.kind === "Application" && groupOf(d.obj.apiVersion) === "argoproj.io");
+  const xrGroups = new Set<unknown>(xrds.map((d) => (d.obj.spec as XrdSpec | undefined)?.group).filter(Boolean));
+  const applications = context.filter((d) => d.obj.kind === "Application" && groupOf(d.obj.apiVersion) === "argoproj.io");
+  return { context, registry, options, xrds, xrSchemas, xrGroups, applications, render: renderContext(context, registry, xrSchemas, options) };
+}
 
-  for (const doc of docs) {
-    const at = (p: string, message: string, obj: KubeObject = doc.obj) =>
-      problems.push({ file: doc.file, kind: kindOf(obj), name: nameOf(obj), path: p, message });
-    const obj = doc.obj;
-    const [group, kind] = [groupOf(obj.apiVersion), String(obj.kind)];
-    const admission = ADMISSION_KINDS.has(`${group}/${kind}`);
-    // Built-in admission kinds have no CRD: they are held to the policy lib/naming.ts renders instead.
-    if (!admission) for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
+/** One document's own problems (schema, project, and its kind's rules); rendering is `renderDocument`. */
+export function checkDocument(doc: GitopsDocument, tree: TreeContext): Problem[] {
+  const { registry, options, xrSchemas, xrGroups, applications } = tree;
+  const problems: Problem[] = [];
+  const at = (p: string, message: string, obj: KubeObject = doc.obj) =>
+    problems.push({ file: doc.file, kind: kindOf(obj), name: nameOf(obj), path: p, message });
+  const obj = doc.obj;
+  const [group, kind] = [groupOf(obj.apiVersion), String(obj.kind)];
+  const admission = ADMISSION_KINDS.has(`${group}/${kind}`);
+  // Built-in admission kinds have no CRD: they are held to the policy lib/naming.ts renders instead.
+  if (!admission) for (const e of registry.validate(doc.obj)) problems.push({ file: doc.file, ...e });
 
-    const namespaced = admission ? false : registry.namespaced(String(obj.apiVersion), kind);
-    if (!isExampleFile(doc.file) && !projectAllows(group, kind, namespaced)) {
-      const scope = namespaced === undefined ? "" : namespaced ? "namespaced " : "cluster-scoped ";
-      at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${scope}${group || "core"}/${kind}: Git may hold only ${allowedKinds()}`);
-    }
-    if (isXrd(obj)) checkXrd(obj, docs, at);
-    else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
-    else if (applications.includes(doc)) checkApplication(doc, options.stacks, at);
-    else if (obj.kind === "EnvironmentConfig") checkEnvironmentConfig(doc, applications, at);
-    else if (admission) checkAdmissionPolicy(obj, at);
-    else if (xrGroups.has(groupOf(obj.apiVersion)) && doc.file.includes(`${path.sep}environments${path.sep}`)) checkEnvironmentXr(obj, at);
+  const namespaced = admission ? false : registry.namespaced(String(obj.apiVersion), kind);
+  if (!isExampleFile(doc.file) && !projectAllows(group, kind, namespaced)) {
+    const scope = namespaced === undefined ? "" : namespaced ? "namespaced " : "cluster-scoped ";
+    at("kind", `the ${ARGOCD_PROJECT} AppProject does not sync ${scope}${group || "core"}/${kind}: Git may hold only ${allowedKinds()}`);
   }
-  for (const c of composedNameCollisions(docs.filter((d) => d.obj.kind === "Composition"))) problems.push({ kind: "Composition", ...c });
-  checkShipsNamingPolicy(docs, xrds, problems);
-  problems.push(...renderAndJudge(docs, registry, xrSchemas, options));
+  if (isXrd(obj)) checkXrd(obj, tree.context, at);
+  else if (obj.kind === "Composition") checkComposition(obj, registry, xrSchemas, at);
+  else if (applications.includes(doc)) checkApplication(doc, options.stacks, at);
+  else if (obj.kind === "EnvironmentConfig") checkEnvironmentConfig(doc, applications, at);
+  else if (admission) checkAdmissionPolicy(obj, at);
+  else if (xrGroups.has(groupOf(obj.apiVersion)) && doc.file.includes(`${path.sep}environments${path.sep}`)) checkEnvironmentXr(obj, at);
+  return problems;
+}
+
+/** Problems of the tree as a whole: composed-name collisions between Compositions, the admission objects it must ship. */
+export function treeProblems(tree: TreeContext): Problem[] {
+  const problems: Problem[] = [];
+  for (const c of composedNameCollisions(tree.context.filter((d) => d.obj.kind === "Composition"))) problems.push({ kind: "Composition", ...c });
+  checkShipsNamingPolicy(tree.context, tree.xrds, problems);
   return problems;
 }
 

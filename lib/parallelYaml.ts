@@ -13,7 +13,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { readYamlDocuments, withPlainEnv } from "./yamlDocs";
+import { readYamlDocumentsFast, withPlainEnv } from "./yamlDocs";
 
 /** Below this many files a worker's start-up (~50 ms of CPU) costs more than it saves. */
 export const PARALLEL_MIN_FILES = 1_000;
@@ -34,12 +34,12 @@ const { files, counter, chunk, port } = workerData;
 const shared = new Int32Array(counter);
 try {
   require(workerData.loadTs);
-  const { readYamlDocuments, withPlainEnv } = require(workerData.yamlDocs);
+  const { readYamlDocumentsFast, withPlainEnv } = require(workerData.yamlDocs);
   withPlainEnv(() => {
   for (let start = Atomics.add(shared, ${NEXT}, chunk); start < files.length; start = Atomics.add(shared, ${NEXT}, chunk)) {
     const docs = [];
     for (let i = start; i < Math.min(start + chunk, files.length); i++) {
-      try { docs.push(readYamlDocuments(files[i])); } catch { docs.push(null); }
+      try { docs.push(readYamlDocumentsFast(files[i])); } catch { docs.push(null); }
     }
     port.postMessage({ start, docs });
   }
@@ -73,7 +73,7 @@ export interface PendingYaml {
 export function startReadingYaml(files: string[], options: { workers?: number; /** tests */ loadTs?: string; stallMs?: number } = {}): PendingYaml {
   const stallMs = options.stallMs ?? STALL_MS;
   const workers = options.workers ?? workersFor(files.length);
-  if (workers === 0) return { finish: () => withPlainEnv(() => files.map(readYamlDocuments)) };
+  if (workers === 0) return { finish: () => withPlainEnv(() => files.map((f) => readYamlDocumentsFast(f))) };
 
   const counter = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const shared = new Int32Array(counter);
@@ -111,7 +111,7 @@ export function startReadingYaml(files: string[], options: { workers?: number; /
       withPlainEnv(() => {
         for (let start = Atomics.add(shared, NEXT, CHUNK); start < files.length; start = Atomics.add(shared, NEXT, CHUNK)) {
           for (let i = start; i < Math.min(start + CHUNK, files.length); i++) {
-            try { results[i] = readYamlDocuments(files[i]); } catch { results[i] = null; }
+            try { results[i] = readYamlDocumentsFast(files[i]); } catch { results[i] = null; }
           }
           drain();
         }
@@ -126,7 +126,7 @@ export function startReadingYaml(files: string[], options: { workers?: number; /
       drain();
       for (const port of ports) port.close();
       // Failures, and any chunk a dead worker never sent, are read here: in order, so the first throws.
-      return results.map((docs, i) => docs ?? readYamlDocuments(files[i]));
+      return results.map((docs, i) => docs ?? readYamlDocumentsFast(files[i]));
     },
   };
 }

@@ -351,7 +351,7 @@ export function renderComposition(composition: KubeObject, xr: KubeObject, envir
 function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record<string, unknown>, desired: Map<string, Record<string, any>>, result: RenderResult, observed?: ReadonlySet<string>): void {
   const input = step.input ?? {};
   // Environment paths the environment patches fill from the XR: a missing one is the XR's choice.
-  const fromXr = (input.environment?.patches ?? []).filter((p) => p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" || p.type === "ToEnvironmentFieldPath").map((p) => p.toFieldPath ?? "");
+  const fromXr = environmentFromXr(input);
   for (const [i, p] of (input.environment?.patches ?? []).entries()) {
     if (p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite") {
       const v = patchValue(p, xr);
@@ -364,16 +364,11 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     }
     // Patches from the environment to the (desired) XR do not change what is composed.
   }
-  const patchSets = new Map((input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
-  for (const t of input.resources ?? []) {
-    const name = t.name ?? "";
-    const patches = (t.patches ?? []).flatMap((p) => {
-      if (p.type !== "PatchSet") return [p];
-      const set = patchSets.get(p.patchSetName);
-      if (!set) throw new RenderError(`cannot find PatchSet by name ${p.patchSetName}`);
-      return set;
-    });
-    const template = (t.base ?? desired.get(name)) as Record<string, any> | undefined;
+  for (const t of preparedTemplates(input)) {
+    const name = t.name;
+    if (t.missingPatchSet !== undefined) throw new RenderError(`cannot find PatchSet by name ${t.missingPatchSet}`);
+    const patches = t.patches;
+    const template = (t.template.base ?? desired.get(name)) as Record<string, any> | undefined;
     if (!template) throw new RenderError(`composed resource ${JSON.stringify(name)} has no base template, and was not produced by a previous Function in the pipeline`);
     // The template is shared by every XR: only the containers a patch writes are copied.
     const resource: Record<string, any> = { ...template };
@@ -401,3 +396,42 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     else desired.set(name, resource);
   }
 }
+
+/**
+ * What of a step's input is the same for every XR, worked out once per input object (a Composition's
+ * steps are shared by every XR rendered through it): the environment paths filled from the XR, and each
+ * composed template with its patches, PatchSets expanded (or the PatchSet it names that does not exist,
+ * reported when rendering reaches that template, as before).
+ */
+type StepInput = NonNullable<PipelineStep["input"]>;
+interface PreparedTemplate { template: ComposedTemplate; name: string; patches: Patch[]; missingPatchSet?: string }
+interface Prepared { shape: unknown[]; fromXr: string[]; templates: PreparedTemplate[] }
+const preparedInputs = new WeakMap<StepInput, Prepared>();
+/** Everything the preparation reads, by value or reference: an input edited in place (tests do) is prepared again. */
+function shapeOf(input: StepInput): unknown[] {
+  const shape: unknown[] = [input.resources, input.patchSets, input.environment?.patches];
+  for (const p of input.environment?.patches ?? []) shape.push(p, p.type, p.toFieldPath);
+  for (const ps of input.patchSets ?? []) shape.push(ps, ps.name, ps.patches, ps.patches?.length);
+  for (const t of input.resources ?? []) {
+    shape.push(t, t.name, t.patches, t.patches?.length);
+    for (const p of t.patches ?? []) shape.push(p, p.type, p.patchSetName);
+  }
+  return shape;
+}
+function prepared(input: StepInput): Prepared {
+  const shape = shapeOf(input);
+  let prep = preparedInputs.get(input);
+  if (!prep || prep.shape.length !== shape.length || prep.shape.some((v, i) => v !== shape[i])) {
+    const fromXr = (input.environment?.patches ?? []).filter((p) => p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" || p.type === "ToEnvironmentFieldPath").map((p) => p.toFieldPath ?? "");
+    const patchSets = new Map((input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
+    const templates = (input.resources ?? []).map((t): PreparedTemplate => {
+      const missing = (t.patches ?? []).find((p) => p.type === "PatchSet" && !patchSets.get(p.patchSetName));
+      if (missing) return { template: t, name: t.name ?? "", patches: [], missingPatchSet: String(missing.patchSetName) };
+      return { template: t, name: t.name ?? "", patches: (t.patches ?? []).flatMap((p) => (p.type === "PatchSet" ? patchSets.get(p.patchSetName)! : [p])) };
+    });
+    preparedInputs.set(input, (prep = { shape, fromXr, templates }));
+  }
+  return prep;
+}
+const environmentFromXr = (input: StepInput) => prepared(input).fromXr;
+const preparedTemplates = (input: StepInput) => prepared(input).templates;

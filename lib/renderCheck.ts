@@ -24,8 +24,21 @@ const PUBLIC_ACCESS_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePubl
 const groupOf = (apiVersion: unknown) => (typeof apiVersion === "string" && apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
 const gkOf = (o: KubeObject) => `${groupOf(o.apiVersion)}/${String(o.kind)}`;
 
-export function renderAndJudge(docs: GitopsDocument[], registry: CrdRegistry, xrSchemas: Map<string, K8sSchema>, options: CheckOptions): Problem[] {
-  const problems: Problem[] = [];
+/**
+ * What rendering needs from the tree: the Compositions (by `${apiVersion}/${kind}` of the XR type they
+ * compose, the last one of a type winning) and the EnvironmentConfig sample. Only those kinds are read
+ * from `docs`, so the documents lib/parallelCheck.ts keeps on the main thread are enough.
+ */
+export interface RenderContext {
+  registry: CrdRegistry;
+  xrSchemas: Map<string, K8sSchema>;
+  options: CheckOptions;
+  compositions: Map<string, KubeObject>;
+  sample?: KubeObject;
+  envCache: Map<string, Map<string, KubeObject>>;
+}
+
+export function renderContext(docs: GitopsDocument[], registry: CrdRegistry, xrSchemas: Map<string, K8sSchema>, options: CheckOptions): RenderContext {
   const compositions = new Map<string, KubeObject>(); // `${apiVersion}/${kind}` → Composition
   for (const { obj } of docs) {
     if (obj.kind !== "Composition") continue;
@@ -33,49 +46,58 @@ export function renderAndJudge(docs: GitopsDocument[], registry: CrdRegistry, xr
     compositions.set(`${ref.apiVersion}/${ref.kind}`, obj);
   }
   const sample = docs.find((d) => d.obj.kind === "EnvironmentConfig" && d.obj.metadata?.name === ENVIRONMENT_CONFIG_NAME && isExampleFile(d.file))?.obj;
-  const rendered = new Set<KubeObject>();
-  const envCache = new Map<string, Map<string, KubeObject>>();
+  return { registry, xrSchemas, options, compositions, sample, envCache: new Map() };
+}
 
-  for (const doc of docs) {
-    const xrSchema = xrSchemas.get(`${String(doc.obj.apiVersion)}/${String(doc.obj.kind)}`);
-    if (!xrSchema) continue;
-    const xr = withDefaults(xrSchema, doc.obj) as KubeObject;
-    const kind = String(xr.kind);
-    const namespace = String(xr.metadata?.namespace ?? "");
-    const name = String(xr.metadata?.name ?? "");
-    const report = (path: string, message: string) => problems.push({ file: doc.file, kind, name: `${namespace}/${name}`, path, message });
-    const composition = compositions.get(`${String(xr.apiVersion)}/${kind}`);
-    if (!composition) { report("<render>", `render: no Composition in gitops/ composes ${kind}`); continue; }
-    rendered.add(composition);
-    if (!sample) { report("<render>", `render: no ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig sample (environment-config.example.yaml) to render against`); continue; }
+/** One document's render problems (none unless it is an XR), and the key of the Composition it rendered through. */
+export function renderDocument(doc: GitopsDocument, ctx: RenderContext): { problems: Problem[]; rendered?: string } {
+  const { registry, options, envCache } = ctx;
+  const problems: Problem[] = [];
+  const xrSchema = ctx.xrSchemas.get(`${String(doc.obj.apiVersion)}/${String(doc.obj.kind)}`);
+  if (!xrSchema) return { problems };
+  const xr = withDefaults(xrSchema, doc.obj) as KubeObject;
+  const kind = String(xr.kind);
+  const namespace = String(xr.metadata?.namespace ?? "");
+  const name = String(xr.metadata?.name ?? "");
+  const report = (path: string, message: string) => problems.push({ file: doc.file, kind, name: `${namespace}/${name}`, path, message });
+  const rendered = `${String(xr.apiVersion)}/${kind}`;
+  const composition = ctx.compositions.get(rendered);
+  if (!composition) { report("<render>", `render: no Composition in gitops/ composes ${kind}`); return { problems }; }
+  const sample = ctx.sample;
+  if (!sample) { report("<render>", `render: no ${ENVIRONMENT_CONFIG_NAME} EnvironmentConfig sample (environment-config.example.yaml) to render against`); return { problems, rendered }; }
 
-    // The environment the XR is rendered against: the sample, with the environment's own identity.
-    const env = environmentOf(doc.file);
-    const stack = env === undefined ? undefined : options.stacks?.get(env);
-    const envKey = stack ? env! : "";
-    let configs = envCache.get(envKey);
-    if (!configs) {
-      const data = { ...(sample.data as Record<string, unknown>), ...(stack ? { environment: env, [NAMING_PREFIX_KEY]: stack.prefix } : {}) };
-      configs = new Map([[ENVIRONMENT_CONFIG_NAME, { ...sample, data }]]);
-      envCache.set(envKey, configs);
-    }
-    const envData = configs.get(ENVIRONMENT_CONFIG_NAME)!.data as Record<string, unknown>;
-    const prefix = String(envData[NAMING_PREFIX_KEY] ?? "");
-
-    if ((NAMED_APIS as readonly string[]).includes(kind)) {
-      for (const np of nameProblems(kind as NamedApi, prefix, namespace, name)) report("metadata.name", `naming: ${np.resource}: ${np.message}`);
-    }
-
-    const result = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
-    for (const e of result.errors) report("<render>", `render: ${e}`);
-    // An optional part of the API the XR does not use is not a defect; missing platform data is.
-    for (const s of result.skipped) if (s.source === "environment") report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
-    const names = new Set((NAMED_APIS as readonly string[]).includes(kind) ? Object.values(apiNames(kind as NamedApi, prefix, namespace, name)).map((n) => n.value) : []);
-    const base = composedName(prefix, namespace, name);
-    for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrName: name, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false, trusted: trustedServicesFor(kind) }, report);
+  // The environment the XR is rendered against: the sample, with the environment's own identity.
+  const env = environmentOf(doc.file);
+  const stack = env === undefined ? undefined : options.stacks?.get(env);
+  const envKey = stack ? env! : "";
+  let configs = envCache.get(envKey);
+  if (!configs) {
+    const data = { ...(sample.data as Record<string, unknown>), ...(stack ? { environment: env, [NAMING_PREFIX_KEY]: stack.prefix } : {}) };
+    configs = new Map([[ENVIRONMENT_CONFIG_NAME, { ...sample, data }]]);
+    envCache.set(envKey, configs);
   }
-  for (const [, comp] of compositions) {
-    if (!rendered.has(comp)) {
+  const envData = configs.get(ENVIRONMENT_CONFIG_NAME)!.data as Record<string, unknown>;
+  const prefix = String(envData[NAMING_PREFIX_KEY] ?? "");
+
+  if ((NAMED_APIS as readonly string[]).includes(kind)) {
+    for (const np of nameProblems(kind as NamedApi, prefix, namespace, name)) report("metadata.name", `naming: ${np.resource}: ${np.message}`);
+  }
+
+  const result = renderComposition(composition, xr, configs, INSTALLED_FUNCTIONS);
+  for (const e of result.errors) report("<render>", `render: ${e}`);
+  // An optional part of the API the XR does not use is not a defect; missing platform data is.
+  for (const s of result.skipped) if (s.source === "environment") report(`resources[${s.name}]`, `render: not composed: ${s.reason}`);
+  const names = new Set((NAMED_APIS as readonly string[]).includes(kind) ? Object.values(apiNames(kind as NamedApi, prefix, namespace, name)).map((n) => n.value) : []);
+  const base = composedName(prefix, namespace, name);
+  for (const r of result.resources) judgeResource(r, result.resources, { registry, envData, names, base, xrName: name, xrNamespaced: registry.namespaced(String(xr.apiVersion), kind) !== false, trusted: trustedServicesFor(kind) }, report);
+  return { problems, rendered };
+}
+
+/** A Composition no XR rendered through (`rendered`: keys from renderDocument), in the order of `ctx.compositions`. */
+export function unrenderedCompositions(docs: GitopsDocument[], ctx: RenderContext, rendered: ReadonlySet<string>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [key, comp] of ctx.compositions) {
+    if (!rendered.has(key)) {
       const doc = docs.find((d) => d.obj === comp)!;
       problems.push({ file: doc.file, kind: "Composition", name: String(comp.metadata?.name), path: "spec.compositeTypeRef", message: "render: no XR in the tree renders this Composition: add apis/<plural>/example.yaml so every rule is judged on what it composes" });
     }

@@ -9,7 +9,8 @@ import * as path from "node:path";
 import { parseArgs, UsageError } from "../lib/cli";
 import { CrdsUnavailableError } from "../lib/crdLock";
 import { crdsDir, loadCrdRegistry, repoRoot } from "../lib/crds";
-import { checkDocuments, formatProblem, generateComposites, stackFacts, startLoadingGitops } from "../lib/gitops";
+import { checkDocuments, formatProblem, generateComposites, stackFacts, startLoadingGitops, type Problem } from "../lib/gitops";
+import { startCheckingGitops } from "../lib/parallelCheck";
 import { namingPolicyFile } from "../lib/naming";
 import { missingEnvironmentFolders } from "../lib/newEnv";
 import { providerFamiliesPolicyFile } from "../lib/providerFamilies";
@@ -27,11 +28,19 @@ try {
   }
 
   const started = performance.now();
-  const loading = startLoadingGitops(dir); // workers parse the tree while this thread loads the CRDs
-  const registry = loadCrdRegistry(crdsDir());
-  const docs = loading.finish();
-  for (const obj of generateComposites(generate)) docs.push({ file: "generated/apis/bench/example.yaml", obj });
-  const problems = checkDocuments(docs, registry, { stacks: stackFacts() });
+  let problems: Problem[];
+  let objects: number;
+  if (generate === 0) {
+    // Worker threads parse and check the XRs they read beside this thread (lib/parallelCheck.ts).
+    ({ problems, objects } = startCheckingGitops(dir).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) }));
+  } else {
+    const loading = startLoadingGitops(dir); // workers parse the tree while this thread loads the CRDs
+    const registry = loadCrdRegistry(crdsDir());
+    const docs = loading.finish();
+    for (const obj of generateComposites(generate)) docs.push({ file: "generated/apis/bench/example.yaml", obj });
+    problems = checkDocuments(docs, registry, { stacks: stackFacts() });
+    objects = docs.length;
+  }
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   // Every stack's environment folder must exist in the tree its root Application syncs.
   const environments = args.positionals[0] ? [] : missingEnvironmentFolders();
@@ -39,7 +48,7 @@ try {
   for (const p of problems) console.log(formatProblem(p));
   for (const p of environments) console.log(p);
   const count = problems.length + environments.length;
-  console.log(`${dir}: ${docs.length} objects${generate ? ` (${generate} generated)` : ""}, ${count} problem(s), ${seconds} s`);
+  console.log(`${dir}: ${objects} objects${generate ? ` (${generate} generated)` : ""}, ${count} problem(s), ${seconds} s`);
   process.exitCode = count === 0 ? 0 : 1;
 } catch (err) {
   if (!(err instanceof CrdsUnavailableError || err instanceof UsageError)) throw err;
