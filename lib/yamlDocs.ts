@@ -32,8 +32,9 @@ function parseYamlText(text: string, file: string): unknown[] {
 }
 
 /**
- * Plain scalars resolved as yaml 2.9's core schema resolves them (dist/schema/common/null.js,
- * core/bool.js, core/int.js, core/float.js: the same tests in the same order, the same conversions).
+ * Plain scalars resolved by YAML 1.2's core schema (YAML 1.2.2 spec, 10.3.2 "Tag Resolution": null,
+ * bool, int in base 8, 10 and 16, float), tried in the order yaml 2.9 tries them (dist/schema/core/*.js),
+ * which test/checkerFastPaths.test.ts holds this reader to.
  * js-yaml's own CORE_SCHEMA is wider: it reads 0b101, 1_000 and +0x1F as numbers, which YAML 1.2's core
  * schema (and so the checker, and the API server's YAML reader) keeps as strings.
  */
