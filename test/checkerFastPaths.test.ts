@@ -291,7 +291,7 @@ describe("YAML read with js-yaml where it reads exactly as yaml", () => {
 
   // Random edits of real files (XRs, an XRD, environment files, YAML with every scalar form): every
   // mutant reads the same both ways, and many of them do go through js-yaml.
-  it("reads thousands of mutated files exactly as the reference", () => {
+  it("reads hundreds of mutated files exactly as the reference", () => {
     const seeds = [
       ...generateComposites(3).map((xr) => YAML.stringify(xr)),
       ...["apis/databases/definition.yaml", "environments/prod/claims/team-checkout.yaml"].map((f) => fs.readFileSync(path.join(REPO_ROOT, "gitops", f), "utf8")),
@@ -303,7 +303,7 @@ describe("YAML read with js-yaml where it reads exactly as yaml", () => {
     const file = path.join(dir, "mutant.yaml");
     let fast = 0;
     const diverging: string[] = [];
-    for (let n = 0; n < 1_200; n++) {
+    for (let n = 0; n < 400; n++) {
       let text = seeds[Math.floor(rnd() * seeds.length)];
       for (let e = 1 + Math.floor(rnd() * 3); e > 0; e--) {
         const at = Math.floor(rnd() * (text.length + 1));
@@ -316,7 +316,7 @@ describe("YAML read with js-yaml where it reads exactly as yaml", () => {
       if (fastDocuments(text) !== undefined) fast++;
     }
     expect(diverging).toEqual([]);
-    expect(fast).toBeGreaterThan(300);
+    expect(fast).toBeGreaterThan(100);
   });
 });
 
@@ -351,13 +351,13 @@ describe("XRs checked on worker threads", () => {
   let dir: string;
   let expected: ReturnType<typeof checkDocuments>;
   beforeAll(() => {
-    dir = treeWithProblems(450);
+    dir = treeWithProblems(200);
     expected = checkDocuments(loadGitops(dir), loadCrdRegistry(crdsDir()), { stacks: stackFacts() });
   });
   afterAll(() => fs.rmSync(path.dirname(dir), { recursive: true, force: true }));
 
   it("finds exactly the problems, in the order, of checking the loaded tree on one thread", () => {
-    expect(expected.length).toBeGreaterThan(400); // the comparison is between two long lists, not two empty ones
+    expect(expected.length).toBeGreaterThan(180); // the comparison is between two long lists, not two empty ones
     for (const workers of [0, 2]) {
       const got = startCheckingGitops(dir, { workers }).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) });
       expect(got.objects).toBe(loadGitops(dir).length);
@@ -367,7 +367,7 @@ describe("XRs checked on worker threads", () => {
   });
 
   it("throws the parse error a sequential read throws first, whichever thread met it", () => {
-    const files = ["xr-0100.yaml", "xr-0400.yaml"].map((f) => path.join(dir, "environments", "prod", "claims", "many", f));
+    const files = ["xr-0050.yaml", "xr-0180.yaml"].map((f) => path.join(dir, "environments", "prod", "claims", "many", f));
     const saved = files.map((f) => fs.readFileSync(f, "utf8"));
     try {
       files.forEach((f) => fs.writeFileSync(f, "kind: [unclosed\n"));
