@@ -47,3 +47,22 @@ export function withoutPromiseStacks(): boolean {
   mod.debuggablePromise = wrapped;
   return true;
 }
+
+type Callsites = (() => unknown[]) & { [WRAPPED]?: true };
+
+/**
+ * Every resource also captures its constructor's whole call stack (resource.ts `Resource.callsites`,
+ * `new Error().stack` with no frame limit, parsed frame by frame) for the source position and stack
+ * trace the engine shows; the mock monitor reads neither, and the plan records neither. Under jest,
+ * which source-maps every frame of every trace, that was ~4% of a spec bundle's CPU. The mocks harness
+ * makes the capture empty: `Resource.stackTrace` then gives [] and the position is left unset, as
+ * upstream does when a stack has no frames. Idempotent; a real `pulumi up` never loads this.
+ */
+export function withoutSourcePositions(): boolean {
+  const { Resource } = require("@pulumi/pulumi/resource") as { Resource: { callsites: Callsites } };
+  if (Resource.callsites[WRAPPED]) return true;
+  const none: Callsites = () => [];
+  none[WRAPPED] = true;
+  Resource.callsites = none;
+  return true;
+}

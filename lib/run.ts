@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, type MockEnv } from "./mocks";
-import { withoutPromiseStacks } from "./promiseStacks";
+import { withoutPromiseStacks, withoutSourcePositions } from "./promiseStacks";
 
 export const SECRET_MASK = "[secret]";
 export const UNKNOWN_MASK = "[unknown]";
@@ -102,6 +102,7 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const project = opts.project ?? "nixplane";
   const settings = require("@pulumi/pulumi/runtime/settings");
   withoutPromiseStacks();
+  withoutSourcePositions();
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
   await pulumi.runtime.setMocks(createMocks(opts.env), project, opts.stack, opts.preview ?? false);
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isOutputTransfer, withoutPromiseStacks } from "../lib/promiseStacks";
+import { isOutputTransfer, withoutPromiseStacks, withoutSourcePositions } from "../lib/promiseStacks";
 
 // @pulumi/pulumi 3.248.0 runtime/debuggable.ts: debuggablePromise(p, ctx) defines _debugId, _debugCtx and
 // _debugStackTrace (= new Error().stack) on p, adds p to the leak candidates and returns p.then(...)
@@ -116,4 +116,26 @@ describe("leak bookkeeping of a registration under mocks", () => {
   function leakCandidates(): Set<Promise<unknown>> {
     return require("@pulumi/pulumi/runtime/state").getStore().leakCandidates;
   }
+});
+
+// @pulumi/pulumi 3.248.0 resource.ts: the Resource constructor calls Resource.stackTrace(4), which parses
+// Resource.callsites() (new Error().stack, no frame limit) into the source position and stack trace it
+// sends with RegisterResource; an empty list leaves both unset.
+describe("withoutSourcePositions", () => {
+  const { Resource } = require("@pulumi/pulumi/resource");
+
+  it("before: upstream captures the constructor's call stack, frame by frame", () => {
+    expect(Resource.callsites().length).toBeGreaterThan(3);
+  });
+
+  it("after: no frames, once however often it is installed; the mocks harness installs it and resources still register", async () => {
+    const { planProgram } = require("./harness") as typeof import("./harness");
+    const plan = await planProgram(() => new pulumi.ComponentResource("test:index:Thing", "thing"));
+    expect(plan.find("test:index:Thing", "thing").urn).toContain("thing");
+    const installed = Resource.callsites;
+    expect(Resource.callsites()).toEqual([]);
+    expect(withoutSourcePositions()).toBe(true);
+    expect(Resource.callsites).toBe(installed);
+    expect(Resource.stackTrace(4)).toEqual([]);
+  });
 });
