@@ -14,13 +14,12 @@ module.exports = {
   testTimeout: 60000,
   // Two cores here and in CI: one worker per core (jest defaults to cores - 1).
   maxWorkers: 2,
-  // Each test file gets a fresh module registry, but a worker's heap keeps growing across files (the
-  // @pulumi/* modules are loaded again per file). Recycle a worker whose heap (heapUsed, not RSS) passes
-  // this after a file, so no test process grows past the suite's 600 MiB budget (npm run bench reports
-  // the peak). RSS runs ~200 MiB above heapUsed and a heavy file (manifests, crossplane, argocdEndpoint)
-  // adds ~300 MiB: largest worker at 450MB 759 MiB, at 300MB 617-666, at 250MB 539, at 200MB 561 MiB;
-  // each step down costs restarts (npm test CPU here: 300MB 226 s, 250MB 248 s, 200MB 260 s).
-  workerIdleMemoryLimit: "250MB",
+  // Each test file gets a fresh module registry, but a worker's heap keeps what earlier files left.
+  // Recycle a worker whose heap (heapUsed, not RSS) passes this after a file, so no test process grows
+  // past the suite's 600 MiB budget (npm run bench reports the peak). A spec bundle ends at 170-430 MiB
+  // of heap and peaks ~410 MiB RSS on a fresh worker; at 250MB a bundle ending at 172 MiB kept its
+  // worker and the next bundle on it peaked at 581-609 MiB. At 150MB every bundle leaves its worker.
+  workerIdleMemoryLimit: "150MB",
   // The program bundles first, on fresh workers: test/sequencer.js.
   testSequencer: "<rootDir>/test/sequencer.js",
 };

@@ -1,7 +1,7 @@
 /**
  * jest's order, with the program bundles (test/program.<k>.test.ts, see test/specs.ts) first. They
- * are the longest files, so starting them first shortens the run, and each starts on a fresh worker:
- * after another file a worker keeps up to jest.config.js's workerIdleMemoryLimit of heap, and a
+ * are the longest files, so starting them first shortens the run, and the first two start on fresh
+ * workers: after another file a worker keeps up to jest.config.js's workerIdleMemoryLimit of heap, and a
  * bundle on top of that came near the suite's 600 MiB per process (593 MiB seen; 437 MiB fresh).
  */
 const Sequencer = require("@jest/test-sequencer").default;
