@@ -25,9 +25,18 @@ const OPTIONS = {
 const CACHE_DIR = path.join(os.tmpdir(), `nixplane-ts-cache-${typeof process.getuid === "function" ? process.getuid() : "user"}`);
 const KEY_PREFIX = `${SWC_VERSION}\0${JSON.stringify(OPTIONS)}\0`;
 
+/**
+ * The cache key: swc's version, the options and the source. Not the file name: without source maps
+ * swc's output does not depend on it (test/loadTs.spec.ts), so a clone or a second checkout of the
+ * repository reuses the entries of the first instead of compiling every file again.
+ */
+function cacheKey(source) {
+  return crypto.createHash("sha256").update(KEY_PREFIX).update(source).digest("hex");
+}
+
 let swc;
 function compile(source, filename) {
-  const key = crypto.createHash("sha256").update(KEY_PREFIX).update(filename).update("\0").update(source).digest("hex");
+  const key = cacheKey(source);
   const cached = path.join(CACHE_DIR, `${key}.js`);
   try {
     return fs.readFileSync(cached, "utf8");
@@ -51,3 +60,6 @@ Module._extensions[".ts"] = function loadTs(module, filename) {
 if (!process.execArgv.includes("--enable-source-maps") && !/--enable-source-maps/.test(process.env.NODE_OPTIONS ?? "")) {
   process.setSourceMapsEnabled(false);
 }
+
+// For tests only: the key and the options (nothing else uses this module's exports).
+module.exports = { cacheKey, OPTIONS };
