@@ -15,7 +15,7 @@ import { parseDocument } from "yaml";
 import { compileRule } from "./cel";
 import { resolveCrdsDir, sha256 } from "./crdLock";
 import { REPO_ROOT } from "./paths";
-import { checkedDirs, privateCacheDir, readYamlDocuments } from "./yamlDocs";
+import { checkedDirs, keepInCache, privateCacheDir, readYamlDocuments } from "./yamlDocs";
 
 export { checkedDirs, privateCacheDir, readYamlDocuments };
 
@@ -133,11 +133,7 @@ function parsedOnDisk(file: string): unknown[] {
     return JSON.parse(fs.readFileSync(cached, "utf8")) as unknown[];
   } catch {
     const docs = readYamlDocuments(file);
-    try {
-      const tmp = `${cached}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(docs));
-      fs.renameSync(tmp, cached); // atomic: a concurrent reader never sees half a file
-    } catch { /* no cache */ }
+    keepInCache(cached, () => JSON.stringify(docs));
     return docs;
   }
 }
@@ -183,12 +179,7 @@ export function validatorFor(jsonSchema: Record<string, unknown>, ajvOrMake: Ajv
   }
   const ajv = compiler();
   const validator = ajv.compile(jsonSchema);
-  try {
-    const tmp = `${file}.${process.pid}.tmp`;
-    const standaloneCode = (require("ajv/dist/standalone") as { default: (ajv: Ajv, v: ValidateFunction) => string }).default;
-    fs.writeFileSync(tmp, standaloneCode(ajv, validator));
-    fs.renameSync(tmp, file); // atomic: a concurrent reader never sees half a file
-  } catch { /* no cache */ }
+  keepInCache(file, () => (require("ajv/dist/standalone") as { default: (ajv: Ajv, v: ValidateFunction) => string }).default(ajv, validator));
   return validator;
 }
 

@@ -18,10 +18,10 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort } from "node:worker_threads";
 import { loadCrdRegistry, yamlFiles } from "./crds";
 import { CONTEXT_KINDS, checkDocument, isContextDocument, treeContext, treeProblems, type CheckOptions, type GitopsDocument, type Problem } from "./gitops";
-import { STALL_MS, workersFor } from "./parallelYaml";
+import { LOAD_TS, STALL_MS, startWorkers, workersFor } from "./parallelYaml";
 import { renderDocument, unrenderedCompositions } from "./renderCheck";
 import { readYamlDocumentsFast, withPlainEnv } from "./yamlDocs";
 import type { KubeObject } from "./crds";
@@ -164,25 +164,13 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
   const shared = new Int32Array(counter);
   const claimsBuffer = new SharedArrayBuffer(Math.max(1, chunks) * Int32Array.BYTES_PER_ELEMENT);
   const claims = new Int32Array(claimsBuffer);
-  const ports: MessagePort[] = [];
-  for (let w = 0; w < workers; w++) {
-    const { port1, port2 } = new MessageChannel();
-    ports.push(port1);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        loadTs: tuning.loadTs ?? path.join(__dirname, "..", "tools", "load-ts.cjs"),
-        yamlDocs: path.join(__dirname, "yamlDocs.ts"), gitops: path.join(__dirname, "gitops.ts"),
-        renderCheck: path.join(__dirname, "renderCheck.ts"), crdsModule: path.join(__dirname, "crds.ts"),
-        files, base, counter, claims: claimsBuffer, chunk: CHUNK, port: port2, contextKinds: [...CONTEXT_KINDS],
-      },
-      transferList: [port2],
-      stdout: false,
-      stderr: false,
-    });
-    worker.unref();
-    worker.on("error", () => {}); // whatever a worker did not send, the calling thread does itself
-  }
+  // Whatever a worker did not send, the calling thread does itself.
+  const ports = startWorkers(workers, WORKER_SOURCE, (port) => ({
+    loadTs: tuning.loadTs ?? LOAD_TS,
+    yamlDocs: path.join(__dirname, "yamlDocs.ts"), gitops: path.join(__dirname, "gitops.ts"),
+    renderCheck: path.join(__dirname, "renderCheck.ts"), crdsModule: path.join(__dirname, "crds.ts"),
+    files, base, counter, claims: claimsBuffer, chunk: CHUNK, port, contextKinds: [...CONTEXT_KINDS],
+  }));
 
   /** Waits until `slot` counts every worker, or until no message came for stallMs; takes messages meanwhile. */
   const waitFor = (slot: number, drain: () => boolean): void => {

@@ -21,6 +21,26 @@ export const PARALLEL_MIN_FILES = 1_000;
 const CHUNK = 64;
 /** A worker silent this long is given up on (a chunk of 64 files takes milliseconds). */
 export const STALL_MS = 5_000;
+
+/** How a worker thread loads our TypeScript (as the tools do). */
+export const LOAD_TS = path.join(__dirname, "..", "tools", "load-ts.cjs");
+
+/**
+ * Starts `count` worker threads running `source`, each given `data(port)` with its end of a message
+ * channel; returns the calling thread's ends. Workers are unref'd and silent, and a worker's error is
+ * ignored: callers take what workers sent and do the rest themselves (a worker that dies never hangs them).
+ */
+export function startWorkers(count: number, source: string, data: (port: MessagePort) => Record<string, unknown>): MessagePort[] {
+  const ports: MessagePort[] = [];
+  for (let w = 0; w < count; w++) {
+    const { port1, port2 } = new MessageChannel();
+    ports.push(port1);
+    const worker = new Worker(source, { eval: true, workerData: data(port2), transferList: [port2], stdout: false, stderr: false });
+    worker.unref();
+    worker.on("error", () => {});
+  }
+  return ports;
+}
 // Slots of the shared counter: next file index to take, workers finished.
 const NEXT = 0;
 const DONE = 1;
@@ -77,21 +97,10 @@ export function startReadingYaml(files: string[], options: { workers?: number; /
 
   const counter = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
   const shared = new Int32Array(counter);
-  const ports: MessagePort[] = [];
-  for (let w = 0; w < workers; w++) {
-    const { port1, port2 } = new MessageChannel();
-    ports.push(port1);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { loadTs: options.loadTs ?? path.join(__dirname, "..", "tools", "load-ts.cjs"), yamlDocs: path.join(__dirname, "yamlDocs.ts"), files, counter, chunk: CHUNK, port: port2 },
-      transferList: [port2],
-      stdout: false,
-      stderr: false,
-    });
-    worker.unref();
-    // The worker reports nothing: whatever it could not parse or send, the calling thread reads itself.
-    worker.on("error", () => {});
-  }
+  // The workers report nothing: whatever they could not parse or send, the calling thread reads itself.
+  const ports = startWorkers(workers, WORKER_SOURCE, (port) => ({
+    loadTs: options.loadTs ?? LOAD_TS, yamlDocs: path.join(__dirname, "yamlDocs.ts"), files, counter, chunk: CHUNK, port,
+  }));
 
   return {
     finish(): unknown[][] {

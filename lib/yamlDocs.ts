@@ -101,12 +101,20 @@ export function cachedReference(text: string, file: string, cacheDir: string = R
     if (Array.isArray(docs)) return docs;
   } catch { /* not kept yet */ }
   const docs = parseYamlText(text, file);
-  try {
-    const tmp = `${cached}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, v8.serialize(docs));
-    fs.renameSync(tmp, cached); // atomic: a concurrent reader never sees half a file
-  } catch { /* no cache */ }
+  keepInCache(cached, () => v8.serialize(docs));
   return docs;
+}
+
+/**
+ * Writes a cache entry: through a temporary file renamed into place (atomic: a concurrent reader never
+ * sees half a file). A failure, making the data included, only costs the cache.
+ */
+export function keepInCache(file: string, data: () => string | Uint8Array): void {
+  try {
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, data());
+    fs.renameSync(tmp, file);
+  } catch { /* no cache */ }
 }
 
 /** The documents js-yaml reads from `text` where they are exactly the reference's; undefined where only the reference may read it. */
