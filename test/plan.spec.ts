@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { writePlan } from "../lib/planWrite";
@@ -8,6 +7,9 @@ import { maskWireValue, SECRET_MASK, UNKNOWN_MASK } from "../lib/run";
 import { planEntries, renderGraph, renderManifests, type PlanEntry } from "../lib/plan";
 import { runStack } from "../lib/runStack";
 import { toolArgv } from "./scripts";
+import { scratchDirs } from "./scratch";
+
+const scratch = scratchDirs();
 
 const CONTRACT_KEYS = ["urn", "type", "name", "parent", "inputs", "dependencies", "dependsOn"];
 
@@ -15,7 +17,7 @@ describe("the offline plan of prod", () => {
   let dir: string;
   let entries: PlanEntry[];
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-plan-"));
+    dir = scratch("nixplane-plan-");
     await writePlan("prod", dir);
     entries = JSON.parse(fs.readFileSync(path.join(dir, "resources.json"), "utf8"));
   });
@@ -61,7 +63,7 @@ describe("secrets never reach the plan", () => {
   });
 
   test("the Git credentials given as a secret appear nowhere in the plan files", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-plan-"));
+    const dir = scratch("nixplane-plan-");
     const result = await runStack("staging", { overrides: { "nixplane:gitopsCredentials": "ghp_TOPSECRETTOKEN123" }, secretKeys: ["nixplane:gitopsCredentials"] });
     fs.writeFileSync(path.join(dir, "resources.json"), JSON.stringify(planEntries(result.resources)));
     const text = [fs.readFileSync(path.join(dir, "resources.json"), "utf8"), ...renderManifests(result.resources).values()].join("\n");

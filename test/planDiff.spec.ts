@@ -3,7 +3,6 @@
  * as `resources.json` the way the plan writes it, then diffed by directory as CI and `--diff` do.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { planEntries, type PlanEntry } from "../lib/plan";
 import {
@@ -11,11 +10,14 @@ import {
   renderPlanDiffText, type PlanDiff, type ResourceChange,
 } from "../lib/planDiff";
 import { runStack, type StackRunOptions } from "../lib/runStack";
+import { scratchDirs } from "./scratch";
+
+const scratch = scratchDirs();
 
 const TOKEN = "ghp_PLANDIFFSECRET0123456789";
 
 async function planDir(stack: string, opts: StackRunOptions = {}): Promise<string> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nixplane-diff-${stack}-`));
+  const dir = scratch(`nixplane-diff-${stack}-`);
   const result = await runStack(stack, opts);
   fs.writeFileSync(path.join(dir, "resources.json"), JSON.stringify(planEntries(result.resources), null, 2));
   return dir;
@@ -129,7 +131,7 @@ describe("diffPlans on hand-made entries", () => {
   });
 
   test("a directory without a plan is named in the error", () => {
-    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-noplan-"));
+    const empty = scratch("nixplane-noplan-");
     expect(() => diffPlanDirs(empty, empty)).toThrow(`no plan at ${path.join(empty, "resources.json")}`);
   });
 });

@@ -7,7 +7,6 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { composedKinds, compositionFiles, pluralize, readCompositionFile, resourceNameOf } from "../lib/composedKinds";
 import { readYamlDocuments } from "../lib/yamlDocs";
@@ -17,13 +16,16 @@ import { REPO_ROOT } from "../lib/paths";
 import { createEnvironment, reservedNameProblem } from "../lib/newEnv";
 import { listStacks } from "../lib/stackFiles";
 import { toolArgv } from "./scripts";
+import { scratchDirs } from "./scratch";
+
+const scratch = scratchDirs();
 
 const SHARED = path.resolve(REPO_ROOT, "..", "shared", "crds");
 const GITOPS = path.join(REPO_ROOT, "gitops");
 
 /** The repository's tracked (and new, unignored) files copied to `<tmp>/clone`, with node_modules linked: a user's clone. */
 function cloneWithoutShared(): string {
-  const clone = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-clone-")), "clone");
+  const clone = path.join(scratch("nixplane-clone-"), "clone");
   const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: REPO_ROOT, encoding: "utf8" }).split("\0").filter(Boolean);
   for (const f of files) {
     if (!fs.existsSync(path.join(REPO_ROOT, f))) continue; // deleted in the work tree
@@ -76,7 +78,7 @@ describe("composed kinds are derived from gitops/apis alone", () => {
   });
 
   test("claims are never read: a broken claim file does not matter, a broken composition does", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-gitops-"));
+    const dir = scratch("nixplane-gitops-");
     fs.cpSync(GITOPS, path.join(dir, "gitops"), { recursive: true });
     fs.writeFileSync(path.join(dir, "gitops", "environments", "dev", "claims", "broken.yaml"), "kind: [unclosed\n");
     expect(composedKinds(path.join(dir, "gitops"))).toEqual(composedKinds(GITOPS));
@@ -91,7 +93,7 @@ describe("composed kinds are derived from gitops/apis alone", () => {
   });
 
   test("...scalars included where YAML 1.1 and js-yaml's default schema differ from YAML 1.2's core schema", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-yaml-"));
+    const dir = scratch("nixplane-yaml-");
     const file = path.join(dir, "composition.yaml");
     // yes/on (1.1 booleans), a date (js-yaml's default schema makes a Date), a merge key, 0o17 (1.2 octal),
     // 017 (1.1 octal), ~, .inf: each reads the same under both parsers.
@@ -153,7 +155,7 @@ describe("the CRD lookup order", () => {
   });
 
   test("a folder that lacks a file is passed over; where none holds them, one line names the file and `npm run crds`", () => {
-    const partial = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-crds-"));
+    const partial = scratch("nixplane-crds-");
     fs.cpSync(SHARED, partial, { recursive: true });
     const first = Object.keys(CRD_LOCK.files)[0];
     fs.rmSync(path.join(partial, first));
@@ -188,7 +190,7 @@ describe("npm run crds", () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   test("downloads every locked file into the cache and checks its hash; a second run finds them present", async () => {
-    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-cache-")), "crds");
+    const cache = path.join(scratch("nixplane-cache-"), "crds");
     const first = await runAsync(REPO_ROOT, "tools/crds.ts", ["--mirror", origin], { NIXPLANE_CRDS_CACHE: cache });
     expect([first.status, first.stdout.trim()]).toEqual([0, `crds: ${Object.keys(CRD_LOCK.files).length} downloaded, 0 already present, 0 failed (${cache})`]);
     for (const f of Object.keys(CRD_LOCK.files)) expect(sha256(fs.readFileSync(path.join(cache, f)))).toBe(CRD_LOCK.files[f]);
@@ -198,7 +200,7 @@ describe("npm run crds", () => {
 
   test("refuses a file whose hash differs from the lock, and writes nothing for it", async () => {
     tamper = true;
-    const cache = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-cache-")), "crds");
+    const cache = path.join(scratch("nixplane-cache-"), "crds");
     const r = await runAsync(REPO_ROOT, "tools/crds.ts", ["--mirror", origin], { NIXPLANE_CRDS_CACHE: cache });
     tamper = false;
     expect(r.status).toBe(1);
@@ -313,7 +315,7 @@ describe("npm test on a fresh machine", () => {
   });
 
   test("without Nix and without apt-get it stops with one line saying what to install", () => {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-bin-"));
+    const bin = scratch("nixplane-bin-");
     fs.symlinkSync(spawnSync("sh", ["-c", "command -v sh"], { encoding: "utf8" }).stdout.trim(), path.join(bin, "sh"));
     const r = spawnSync(process.execPath, PREREQS, { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PATH: bin, NIXPLANE_CRDS_DIR: SHARED } });
     expect([r.status, r.stderr]).toEqual([1, "test-prereqs: the nixos tests need nix-instantiate (Nix): install it (Debian/Ubuntu: apt-get install nix-bin; elsewhere https://nixos.org/download) and run npm test again\n"]);
