@@ -18,10 +18,9 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import { receiveMessageOnPort } from "node:worker_threads";
 import { loadCrdRegistry, yamlFiles } from "./crds";
 import { CONTEXT_KINDS, checkDocument, isContextDocument, treeContext, treeProblems, type CheckOptions, type GitopsDocument, type Problem } from "./gitops";
-import { LOAD_TS, STALL_MS, startWorkers, workersFor } from "./parallelYaml";
+import { LOAD_TS, STALL_MS, startWorkers, takeMessages, waitForWorkers, workersFor } from "./parallelYaml";
 import { renderDocument, unrenderedCompositions } from "./renderCheck";
 import { readYamlDocumentsFast, withPlainEnv } from "./yamlDocs";
 import type { KubeObject } from "./crds";
@@ -172,15 +171,6 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
     files, base, counter, claims: claimsBuffer, chunk: CHUNK, port, contextKinds: [...CONTEXT_KINDS],
   }));
 
-  /** Waits until `slot` counts every worker, or until no message came for stallMs; takes messages meanwhile. */
-  const waitFor = (slot: number, drain: () => boolean): void => {
-    let quietSince = Date.now();
-    for (let n = Atomics.load(shared, slot); n < workers && Date.now() - quietSince < stallMs; n = Atomics.load(shared, slot)) {
-      Atomics.wait(shared, slot, n, 100);
-      if (drain()) quietSince = Date.now();
-    }
-    drain();
-  };
   const chunkFiles = (c: number) => Array.from({ length: Math.min((c + 1) * CHUNK, files.length) - c * CHUNK }, (_, j) => c * CHUNK + j);
 
   return {
@@ -188,17 +178,10 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
       // Per file: its documents, `undefined` for one only a worker has; null for a file that failed to parse.
       const entries: (unknown[] | null | undefined)[] = new Array(files.length);
       const mine: number[] = [];
-      const parsed = (): boolean => {
-        let any = false;
-        for (const port of ports) {
-          for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-            const { chunk, entries: got } = m.message as ParseMessage;
-            got.forEach((e, j) => { entries[chunk * CHUNK + j] = e; });
-            any = true;
-          }
-        }
-        return any;
-      };
+      const parsed = (): boolean => takeMessages(ports, (m) => {
+        const { chunk, entries: got } = m as ParseMessage;
+        got.forEach((e, j) => { entries[chunk * CHUNK + j] = e; });
+      });
       withPlainEnv(() => {
         for (let c = Atomics.add(shared, NEXT, 1); c < chunks; c = Atomics.add(shared, NEXT, 1)) {
           for (const i of chunkFiles(c)) {
@@ -208,7 +191,7 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
           parsed();
         }
       });
-      waitFor(PARSED, parsed);
+      waitForWorkers(shared, PARSED, workers, stallMs, parsed);
 
       // In the order of the sequential checker: the registry, then the first parse error, then the options.
       const crds = load.crds();
@@ -234,16 +217,9 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
       for (const port of ports) port.postMessage({ contextDocs, options, crds });
 
       const results: (DocResult | undefined)[] = new Array(docs.length);
-      const checked = (): boolean => {
-        let any = false;
-        for (const port of ports) {
-          for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-            for (const r of m.message as DocResult[]) results[firstDoc[r.i] + r.k] = r;
-            any = true;
-          }
-        }
-        return any;
-      };
+      const checked = (): boolean => takeMessages(ports, (m) => {
+        for (const r of m as DocResult[]) results[firstDoc[r.i] + r.k] = r;
+      });
       const checkHere = (pos: number, doc: GitopsDocument): void => {
         const r = renderDocument(doc, tree.render);
         results[pos] = { i: docs[pos].i, k: docs[pos].k, own: checkDocument(doc, tree), render: r.problems, rendered: r.rendered };
@@ -265,7 +241,7 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
       };
       for (const c of mine) if (Atomics.compareExchange(claims, c, 0, 1) === 0) checkChunk(c);
       for (let c = 0; c < chunks; c++) if (Atomics.compareExchange(claims, c, 0, 1) === 0) checkChunk(c);
-      waitFor(CHECKED, checked);
+      waitForWorkers(shared, CHECKED, workers, stallMs, checked);
       for (const port of ports) port.close();
 
       // Whatever a worker took and did not send: checked here.

@@ -41,6 +41,33 @@ export function startWorkers(count: number, source: string, data: (port: Message
   }
   return ports;
 }
+
+/** Hands every message waiting on `ports` to `take`; whether there was any. */
+export function takeMessages(ports: MessagePort[], take: (message: unknown) => void): boolean {
+  let any = false;
+  for (const port of ports) {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      take(m.message);
+      any = true;
+    }
+  }
+  return any;
+}
+
+/**
+ * Waits until `shared[slot]` counts `workers`, taking messages meanwhile (`drain`, and once more at the
+ * end). A worker that dies without its `finally` (process.exit, out of memory, never started) never
+ * counts itself: the wait also ends once no message has arrived for `stallMs`, and the caller does
+ * whatever that worker did not send.
+ */
+export function waitForWorkers(shared: Int32Array, slot: number, workers: number, stallMs: number, drain: () => boolean): void {
+  let quietSince = Date.now();
+  for (let n = Atomics.load(shared, slot); n < workers && Date.now() - quietSince < stallMs; n = Atomics.load(shared, slot)) {
+    Atomics.wait(shared, slot, n, 100);
+    if (drain()) quietSince = Date.now();
+  }
+  drain();
+}
 // Slots of the shared counter: next file index to take, workers finished.
 const NEXT = 0;
 const DONE = 1;
@@ -106,17 +133,10 @@ export function startReadingYaml(files: string[], options: { workers?: number; /
     finish(): unknown[][] {
       const results: (unknown[] | null | undefined)[] = new Array(files.length);
       /** Takes every chunk the workers sent; whether there was any. */
-      const drain = (): boolean => {
-        let any = false;
-        for (const port of ports) {
-          for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
-            const { start, docs } = m.message as ChunkMessage;
-            docs.forEach((d, k) => { results[start + k] = d; });
-            any = true;
-          }
-        }
-        return any;
-      };
+      const drain = (): boolean => takeMessages(ports, (m) => {
+        const { start, docs } = m as ChunkMessage;
+        docs.forEach((d, k) => { results[start + k] = d; });
+      });
       withPlainEnv(() => {
         for (let start = Atomics.add(shared, NEXT, CHUNK); start < files.length; start = Atomics.add(shared, NEXT, CHUNK)) {
           for (let i = start; i < Math.min(start + CHUNK, files.length); i++) {
@@ -125,14 +145,7 @@ export function startReadingYaml(files: string[], options: { workers?: number; /
           drain();
         }
       });
-      // A worker that dies without its `finally` (process.exit, out of memory, never started) never counts
-      // itself done: stop waiting once no message has arrived for STALL_MS; what it did not send is read below.
-      let quietSince = Date.now();
-      for (let done = Atomics.load(shared, DONE); done < workers && Date.now() - quietSince < stallMs; done = Atomics.load(shared, DONE)) {
-        Atomics.wait(shared, DONE, done, 100);
-        if (drain()) quietSince = Date.now();
-      }
-      drain();
+      waitForWorkers(shared, DONE, workers, stallMs, drain); // what a dead worker did not send is read below
       for (const port of ports) port.close();
       // Failures, and any chunk a dead worker never sent, are read here: in order, so the first throws.
       return results.map((docs, i) => docs ?? readYamlDocumentsFast(files[i]));
