@@ -96,10 +96,11 @@ describe("composed kinds are derived from gitops/apis alone", () => {
     const dir = scratch("nixplane-yaml-");
     const file = path.join(dir, "composition.yaml");
     // yes/on (1.1 booleans), a date (js-yaml's default schema makes a Date), a merge key, 0o17 (1.2 octal),
-    // 017 (1.1 octal), ~, .inf: each reads the same under both parsers.
-    fs.writeFileSync(file, "a: yes\nb: on\nc: 2024-01-01\nd: { <<: { x: 1 } }\ne: 0o17\nf: 017\ng: ~\nh: .inf\n---\nkind: Composition\n");
+    // 017 (1.1 octal), ~, .inf, and 0b101, 1_000, +0x1F (numbers to js-yaml's CORE_SCHEMA, strings to
+    // YAML 1.2's core schema): each reads the same under both parsers.
+    fs.writeFileSync(file, "a: yes\nb: on\nc: 2024-01-01\nd: { <<: { x: 1 } }\ne: 0o17\nf: 017\ng: ~\nh: .inf\ni: 0b101\nj: 1_000\nk: +0x1F\n---\nkind: Composition\n");
     expect(readCompositionFile(file, dir)).toEqual(readYamlDocuments(file));
-    expect(readCompositionFile(file, dir)[0]).toMatchObject({ a: "yes", b: "on", c: "2024-01-01", e: 15, f: 17, g: null });
+    expect(readCompositionFile(file, dir)[0]).toMatchObject({ a: "yes", b: "on", c: "2024-01-01", e: 15, f: 17, g: null, i: "0b101", j: "1_000", k: "+0x1F" });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
