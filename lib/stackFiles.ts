@@ -21,10 +21,16 @@ export function listStacks(root = REPO_ROOT): string[] {
 /** The stack `npm run plan` plans when none is named. */
 export const DEFAULT_STACK = "dev";
 
-/** The stack file's `config:` block, raw (`{ secure: … }` for encrypted values). */
-export function readStackDoc(stack: string, root = REPO_ROOT): Record<string, unknown> {
+/** The stack's file; UnknownStackError when there is none. */
+export function existingStackFile(stack: string, root = REPO_ROOT): string {
   const file = stackFile(stack, root);
   if (!fs.existsSync(file)) throw new UnknownStackError(stack, root);
+  return file;
+}
+
+/** The stack file's `config:` block, raw (`{ secure: … }` for encrypted values). */
+export function readStackDoc(stack: string, root = REPO_ROOT): Record<string, unknown> {
+  const file = existingStackFile(stack, root);
   return (YAML.parse(fs.readFileSync(file, "utf8")) ?? {}).config ?? {};
 }
 

@@ -3,9 +3,8 @@
  * account, no cluster) and writes plan/<stack>/. Thin: the work is in lib/planWrite.ts.
  */
 import "../lib/lazyClosureDeps"; // first: must precede every @pulumi/pulumi import
-import * as fs from "node:fs";
 import { parseArgs, UsageError } from "../lib/cli";
-import { DEFAULT_STACK, listStacks, stackFile, UnknownStackError } from "../lib/stackFiles";
+import { DEFAULT_STACK, existingStackFile, listStacks, UnknownStackError } from "../lib/stackFiles";
 
 const USAGE = `usage: npm run plan -- [stack] [--timeline] [--diff <base-plan-dir>]
   Runs the nixplane program for one stack under Pulumi's mocks (no AWS account needed) and writes
@@ -22,7 +21,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const stack = args.positionals[0] ?? DEFAULT_STACK;
-  if (!fs.existsSync(stackFile(stack))) throw new UnknownStackError(stack);
+  existingStackFile(stack);
   // The program and its writers load only now: a usage error or an unknown stack is answered at once.
   const { renderSummary, writePlan } = require("../lib/planWrite") as typeof import("../lib/planWrite");
   const plan = await writePlan(stack);
