@@ -5,7 +5,6 @@
  * `default` ProviderConfig and ClusterProviderConfig, the permissions boundary every Git-created IAM
  * role must carry, and the customer-managed data key composed resources encrypt with.
  */
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +17,7 @@ import {
 import { throwIfInvalid, type Problem } from "./validate";
 import { systemPoolAffinity, systemPoolTolerations } from "./systemPool";
 import { DEFAULT_CROSSPLANE_RESOURCES } from "../lib/choices";
+import { GITOPS_DIR } from "../lib/paths";
 
 export const CROSSPLANE_TYPE = "nixplane:crossplane:Crossplane";
 export const CROSSPLANE_CHART = { chart: "crossplane", repo: "https://charts.crossplane.io/stable" };
@@ -30,8 +30,6 @@ export const RUNTIME_CONFIG_NAME = "provider-aws";
 export const ACTIVATION_POLICY_NAME = "nixplane";
 export const DATA_KEY_DELETION_WINDOW_DAYS = 30;
 export { DEFAULT_CROSSPLANE_RESOURCES };
-/** The folder whose compositions decide which providers and kinds are installed. */
-export const GITOPS_DIR = path.resolve(__dirname, "..", "gitops");
 
 /** The composition functions gitops/ references, by package name; versions come from config. */
 export const FUNCTIONS = {

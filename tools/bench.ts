@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { hasGnuTime, measureChild, median, mib, slope, verdict, type ChildMeasure, type Target } from "../lib/bench";
 import { COMPOSITE_COUNTS, writeCompositeTree } from "../lib/benchGitops";
-import { REPO_ROOT } from "../lib/paths";
+import { GITOPS_DIR, REPO_ROOT } from "../lib/paths";
 
 export const TARGETS = {
   /** plan of prod ÷ peer synth, median of paired runs. */
@@ -100,7 +100,7 @@ function repoWithClaims(claims: number): string {
   fs.symlinkSync(fs.realpathSync(path.join(REPO_ROOT, "node_modules")), path.join(root, "node_modules"));
   fs.symlinkSync(path.resolve(REPO_ROOT, "..", "shared"), path.join(base, "shared"));
   if (claims > 0) {
-    const tree = writeCompositeTree(path.join(REPO_ROOT, "gitops"), claims);
+    const tree = writeCompositeTree(GITOPS_DIR, claims);
     fs.cpSync(path.join(tree, "environments", "bench", "claims"), path.join(root, "gitops", "environments", "prod", "claims", "bench"), { recursive: true });
     fs.rmSync(path.dirname(tree), { recursive: true, force: true });
   }
@@ -199,7 +199,7 @@ async function main(argv: string[]) {
 
   if (only.has("gitops")) {
     for (const n of COMPOSITE_COUNTS) {
-      const dir = writeCompositeTree(path.join(REPO_ROOT, "gitops"), n);
+      const dir = writeCompositeTree(GITOPS_DIR, n);
       try {
         const cmd = [...launcher(REPO_ROOT, "check:gitops"), path.join(REPO_ROOT, "tools", "gitops-check.ts"), dir];
         const k = n >= 50_000 ? Math.min(runs, 3) : runs;

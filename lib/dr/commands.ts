@@ -2,12 +2,11 @@
  * The commands of `npm run dr` (tools/dr.ts), which loads this module only once its arguments are
  * good: a usage error is answered without loading the program's components.
  */
-import * as path from "node:path";
 import { composedKinds } from "../composedKinds";
 import { clusterNameFor } from "../naming";
 import { parseConfig } from "../../stacks/config";
 import { listStacks, rawStackValues } from "../stackConfig";
-import { REPO_ROOT } from "../paths";
+import { GITOPS_DIR, REPO_ROOT } from "../paths";
 import { systemClock } from "./interfaces";
 import { recordLedger, storeLedger } from "./ledger";
 import { DrError, rebuild } from "./rebuild";
@@ -36,7 +35,7 @@ async function kubeFor(stack: { outputs(): Promise<Record<string, unknown>> }) {
 }
 
 export async function runDrCommand({ command, values, timeoutMs }: DrArgs): Promise<void> {
-  const kinds = () => composedKinds(path.join(REPO_ROOT, "gitops"));
+  const kinds = () => composedKinds(GITOPS_DIR);
   switch (command) {
     case "record": {
       const t = await resolveRecordTarget(stackFacts(values.stack!), awsCliLookups(), { bucket: values.bucket, kmsKey: values["kms-key"], drRegion: values["dr-region"] });
