@@ -9,8 +9,6 @@
 import Module = require("node:module");
 import { deferredModule } from "./deferredModule";
 
-export { deferredModule };
-
 export const LAZY_MODULES: readonly string[] = ["typescript", "@npmcli/arborist"];
 
 /** True when `request` from `parentFile` is one of @pulumi/pulumi's closure-serializer imports. */

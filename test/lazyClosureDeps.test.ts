@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { deferredModule, deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../lib/lazyClosureDeps";
+import { deferredModule } from "../lib/deferredModule";
+import { deferringLoad, isDeferrable, LAZY_MODULES, type Load } from "../lib/lazyClosureDeps";
 import { REPO_ROOT as root } from "../lib/paths";
 import { toolArgv } from "./scripts";
 import { packageMain } from "./deferred/load";
