@@ -150,14 +150,33 @@ interface XrdSpec {
  */
 export function checkDocuments(docs: GitopsDocument[], registry: CrdRegistry, options: CheckOptions = {}): Problem[] {
   const tree = treeContext(docs.filter((d) => isContextDocument(d.obj)), registry, options);
+  const own = docs.map((doc) => checkDocument(doc, tree));
+  return problemsInOrder(tree, docs.map((doc, i) => {
+    const r = renderDocument(doc, tree.render);
+    return { own: own[i], render: r.problems, rendered: r.rendered };
+  }));
+}
+
+/** What checking one document found: its own problems, its rendering's, and the Composition that rendered it. */
+export interface DocumentCheck {
+  own: Problem[];
+  render: Problem[];
+  rendered?: string;
+}
+
+/**
+ * The checker's problems in its one order, from every document's check (in tree order), wherever each
+ * was made (here, or on a worker thread: lib/parallelCheck.ts): each document's own, the tree's, each
+ * rendering's, then the Compositions no XR rendered.
+ */
+export function problemsInOrder(tree: TreeContext, checks: DocumentCheck[]): Problem[] {
   const problems: Problem[] = [];
-  for (const doc of docs) problems.push(...checkDocument(doc, tree));
+  for (const c of checks) problems.push(...c.own);
   problems.push(...treeProblems(tree));
   const rendered = new Set<string>();
-  for (const doc of docs) {
-    const r = renderDocument(doc, tree.render);
-    problems.push(...r.problems);
-    if (r.rendered !== undefined) rendered.add(r.rendered);
+  for (const c of checks) {
+    problems.push(...c.render);
+    if (c.rendered !== undefined) rendered.add(c.rendered);
   }
   problems.push(...unrenderedCompositions(tree.context, tree.render, rendered));
   return problems;

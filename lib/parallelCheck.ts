@@ -19,9 +19,9 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadCrdRegistry, yamlFiles } from "./crds";
-import { CONTEXT_KINDS, checkDocument, isContextDocument, treeContext, treeProblems, type CheckOptions, type GitopsDocument, type Problem } from "./gitops";
+import { CONTEXT_KINDS, checkDocument, isContextDocument, problemsInOrder, treeContext, type CheckOptions, type DocumentCheck, type GitopsDocument, type Problem } from "./gitops";
 import { LOAD_TS, STALL_MS, startWorkers, takeMessages, waitForWorkers, workersFor } from "./parallelYaml";
-import { renderDocument, unrenderedCompositions } from "./renderCheck";
+import { renderDocument } from "./renderCheck";
 import { readYamlDocumentsFast, withPlainEnv } from "./yamlDocs";
 import type { KubeObject } from "./crds";
 
@@ -56,7 +56,7 @@ const PARSED = 1;
 const CHECKED = 2;
 
 interface ParseMessage { chunk: number; entries: (unknown[] | null)[] }
-interface DocResult { i: number; k: number; own: Problem[]; render: Problem[]; rendered?: string }
+interface DocResult extends DocumentCheck { i: number; k: number }
 
 // Parses its share of chunks, keeping their documents and sending the context ones; then loads the
 // registry, waits for the context, and checks chunks: first those it parsed, then any nobody has taken
@@ -255,16 +255,7 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
         });
       }
 
-      const problems: Problem[] = [];
-      for (const r of results) problems.push(...r!.own);
-      problems.push(...treeProblems(tree));
-      const rendered = new Set<string>();
-      for (const r of results) {
-        problems.push(...r!.render);
-        if (r!.rendered !== undefined) rendered.add(r!.rendered);
-      }
-      problems.push(...unrenderedCompositions(context, tree.render, rendered));
-      return { problems, objects: docs.length };
+      return { problems: problemsInOrder(tree, results as DocResult[]), objects: docs.length };
     },
   };
 }
