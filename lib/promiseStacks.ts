@@ -6,8 +6,10 @@
  * mocks harness (lib/run.ts) replaces the module's export (call sites use
  * `debuggable_1.debuggablePromise(...)`, so replacing it reaches every one) with a wrapper that
  *   - records no stack frames (a formatted 10-frame trace per promise, kept as long as the promise);
- *   - leaves the four promises of each resource output untracked (`isOutputTransfer`): every resource
- *     property makes four (runtime/rpc.ts `transferProperties`), about 270 per node group. They are
+ *   - leaves the four promises of each resource output untracked: every resource property makes four
+ *     (runtime/rpc.ts `transferProperties`), about 270 per node group, and they are the only promises
+ *     `transferProperties` makes, so the harness marks its run (`transferring`) rather than match the
+ *     contexts it builds (a regular expression over each one flattened four strings per output). They are
  *     settled, all of them, by `resolveProperties` inside the registration's `resolveOutputs`, before
  *     the registration's `rpcKeepAlive` promise resolves (runtime/resource.ts `registerResource`), and
  *     that one and the registration's own promises stay tracked: a registration that never finishes
@@ -20,21 +22,30 @@ const WRAPPED = Symbol.for("nixplane.withoutPromiseStacks");
 
 type DebuggablePromise = (<T>(p: Promise<T>, ctx: unknown) => Promise<T>) & { [WRAPPED]?: true };
 
-/** The contexts `transferProperties` (runtime/rpc.ts, @pulumi/pulumi 3.248.0) gives an output's four promises. */
-export const OUTPUT_TRANSFER_CONTEXT = /^transfer(?:Property|IsStable|IsSecret|Deps)\(/;
+type TransferProperties = (...args: unknown[]) => unknown;
 
-/** True for the context of one of the four promises behind a resource output property. */
-export function isOutputTransfer(ctx: unknown): boolean {
-  return typeof ctx === "string" && OUTPUT_TRANSFER_CONTEXT.test(ctx);
-}
+/** True while `transferProperties` runs: every promise it hands debuggablePromise is an output's. */
+let transferring = false;
 
 /** Idempotent; returns whether the wrapper is in place. */
 export function withoutPromiseStacks(): boolean {
   const mod = require(DEBUGGABLE) as { debuggablePromise: DebuggablePromise };
   if (mod.debuggablePromise[WRAPPED]) return true;
+  // resource.ts calls it through the module's export (`rpc_1.transferProperties(...)`), as it does debuggablePromise.
+  const rpc = require("@pulumi/pulumi/runtime/rpc") as { transferProperties: TransferProperties };
+  const transfer = rpc.transferProperties;
+  const scoped: TransferProperties = (...args) => {
+    transferring = true;
+    try {
+      return transfer(...args);
+    } finally {
+      transferring = false;
+    }
+  };
+  rpc.transferProperties = scoped;
   const upstream = mod.debuggablePromise;
   const wrapped: DebuggablePromise = (p, ctx) => {
-    if (isOutputTransfer(ctx)) return p;
+    if (transferring) return p;
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createMocks, type MockEnv } from "./mocks";
+import { registerWithMocks, type RegisterResponse } from "./mockRegistration";
 import { withoutPromiseStacks, withoutSourcePositions } from "./promiseStacks";
 
 export const SECRET_MASK = "[secret]";
@@ -92,12 +93,6 @@ export function maskWireValue(v: unknown): unknown {
   return v;
 }
 
-/** Mirrors the mock monitor's URN scheme so recorded URNs match what dependents see. */
-function urnOf(stack: string, project: string, parent: string, type: string, name: string): string {
-  const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
-  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
-}
-
 export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const project = opts.project ?? "nixplane";
   const settings = require("@pulumi/pulumi/runtime/settings");
@@ -110,7 +105,6 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   const now = opts.clock ? () => opts.clock!.now() : () => performance.now() - t0;
   const monitor = settings.getMonitor();
-  const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req: any, callback: (err: unknown, resp: unknown) => void) => {
     const propertyDependencies: Record<string, string[]> = {};
     req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
@@ -118,14 +112,15 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     });
     const implied = new Set(Object.values(propertyDependencies).flat());
     const dependencies: string[] = req.getDependenciesList();
+    const wire = req.getObject()?.toJavaScript() ?? {};
     const rec: RecordedResource = {
-      urn: urnOf(opts.stack, project, req.getParent(), req.getType(), req.getName()),
+      urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
       type: req.getType(),
       name: req.getName(),
       parent: req.getParent() || undefined,
       custom: req.getCustom(),
       remote: req.getRemote(),
-      inputs: maskWireValue(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+      inputs: maskWireValue(wire) as Record<string, unknown>,
       dependencies: [...dependencies].sort(),
       dependsOn: dependencies.filter((d) => !implied.has(d)).sort(),
       propertyDependencies,
@@ -137,10 +132,15 @@ export async function runProgram(opts: RunOptions): Promise<RunResult> {
     };
     resources.push(rec);
     if (opts.clock) await opts.clock.create(rec);
-    return register(req, (err: unknown, resp: unknown) => {
-      rec.finishedAt = now();
-      callback(err, resp);
-    });
+    let resp: RegisterResponse | undefined;
+    let error: unknown = null;
+    try {
+      resp = await registerWithMocks(monitor, req, wire);
+    } catch (err) {
+      error = err;
+    }
+    rec.finishedAt = now();
+    callback(error, resp);
   };
 
   const outputs = await opts.program();
