@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { engineOrder, registerWithMocks, type RegisterRequest, type RegisterResponse } from "../lib/mockRegistration";
+import fc from "fast-check";
+import { engineOrder, NOT_PLAIN, plainWire, registerWithMocks, type RegisterRequest, type RegisterResponse } from "../lib/mockRegistration";
 
 // The reference is upstream's own answer: @pulumi/pulumi 3.248.0 runtime/mocks.ts MockMonitor.registerResource,
 // given the same request and the same mocks. The runtime reads getUrn, getId, getObject().toJavaScript(),
@@ -102,4 +103,33 @@ describe("registering a resource under mocks (lib/mockRegistration.ts)", () => {
     expect(JSON.stringify(engineOrder(value))).toBe(JSON.stringify(roundTrip));
     expect(JSON.stringify(engineOrder(value))).not.toBe(JSON.stringify(value));
   });
+
+  // runtime/rpc.ts serializeProperty: primitives as they are, `prop instanceof Array` element by element with
+  // undefined as null, other objects key by key without undefined; promises, Outputs, unknowns, resources,
+  // assets (and anything carrying their __pulumi markers) each their own way.
+  const json: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
+    v: fc.oneof({ depthSize: "small" }, fc.string(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined),
+      fc.array(tie("v")), fc.dictionary(fc.string(), tie("v"))),
+  })).v;
+
+  it("copies plain JSON exactly as the runtime's serializeProperties does", async () => {
+    await fc.assert(fc.asyncProperty(fc.dictionary(fc.string(), json), async (state) => {
+      const plain = plainWire(state);
+      expect(plain).not.toBe(NOT_PLAIN);
+      expect(plain).toStrictEqual(await rpc.serializeProperties("", state));
+    }), { numRuns: 300 });
+  });
+
+  it.each<[string, unknown]>([
+    ["a promise", Promise.resolve(1)],
+    ["an Output", pulumi.output("x")],
+    ["an unknown", require("@pulumi/pulumi/output").unknown],
+    ["an asset", new pulumi.asset.StringAsset("{}")],
+    ["a function", () => 1],
+    ["a class instance", new Date(0)],
+    ["an object with a runtime marker", { __pulumiOutput: true }],
+  ])("leaves %s, at any depth, to serializeProperties", (_, odd) => {
+    for (const v of [odd, [1, odd], { a: { b: [odd] } }]) expect(plainWire(v)).toBe(NOT_PLAIN);
+  });
 });
+
