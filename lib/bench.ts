@@ -147,3 +147,13 @@ export function slope(points: { x: number; y: number }[]): number {
   const sxx = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
   return sxx === 0 ? NaN : points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / sxx;
 }
+
+/**
+ * The slope of each round of paired runs (every count measured once, back to back), then their median:
+ * one run slowed by the machine moves one round's slope, not the figure, as it would a slope fitted
+ * over every run at once.
+ */
+export function medianSlope(rounds: { x: number; y: number }[][]): number {
+  return median(rounds.map(slope));
+}
+

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { median, slope, verdict } from "../lib/bench";
+import { median, medianSlope, slope, verdict } from "../lib/bench";
 import { scaledNodeGroups } from "../lib/benchPlan";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { spawnSync } from "node:child_process";
@@ -19,6 +19,12 @@ describe("bench arithmetic", () => {
   it("fits the marginal cost per unit as the least-squares slope", () => {
     expect(slope([{ x: 2, y: 100 }, { x: 34, y: 356 }, { x: 2, y: 104 }, { x: 34, y: 352 }])).toBeCloseTo(7.875);
     expect(slope([{ x: 5, y: 1 }, { x: 5, y: 2 }])).toBeNaN();
+  });
+
+  it("takes the cost per unit as the median of each round's slope, so one slow run does not move it", () => {
+    const rounds = [[{ x: 2, y: 100 }, { x: 34, y: 356 }], [{ x: 2, y: 104 }, { x: 34, y: 360 }], [{ x: 2, y: 400 }, { x: 34, y: 350 }]];
+    expect(medianSlope(rounds)).toBeCloseTo(8);
+    expect(slope(rounds.flat())).toBeCloseTo(4.8125); // one slow 2-group run drags a pooled fit down to 4.8
   });
 
   it("passes a figure at or under its limit, fails one above, and says when there is nothing to judge", () => {
