@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import YAML from "yaml";
@@ -7,6 +8,7 @@ import { crdsDir, loadCrdRegistry } from "../lib/crds";
 import { planEntries } from "../lib/plan";
 import { REPO_ROOT } from "../lib/paths";
 import { toolArgv } from "./scripts";
+import { automationStack, onPath } from "../lib/dr/real";
 import { runStack } from "../lib/runStack";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { parseConfig } from "../stacks/config";
@@ -516,6 +518,36 @@ describe("the command line", () => {
     const r = dr(["rebuild", "--stack", "prod", "--bucket", "acme-dr"], { ...process.env, PATH: path.dirname(process.execPath) });
     expect(r.status).toBe(1);
     expect(r.stderr).toBe("dr rebuild: the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)\n");
+  });
+
+  // @pulumi/pulumi 3.248.0 automation/cmd.ts: PulumiCommand.get() runs `pulumi version` and refuses a CLI
+  // older than automation/minimumVersion.ts (3.2.0-alpha) with its own message.
+  test("a Pulumi CLI the Automation API refuses is named with its reason, not called missing", async () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-pulumi-"));
+    const saved = process.env.PATH;
+    try {
+      fs.writeFileSync(path.join(bin, "pulumi"), '#!/bin/sh\necho v3.0.0\n', { mode: 0o755 });
+      process.env.PATH = [bin, saved].join(path.delimiter);
+      await expect(automationStack("prod", REPO_ROOT)).rejects.toThrow(new Error("the Pulumi CLI on PATH cannot drive this program: Minimum version requirement failed. The minimum CLI version requirement is 3.2.0-alpha, your current CLI version is v3.0.0. Please update the Pulumi CLI."));
+    } finally {
+      process.env.PATH = saved;
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+
+  test("finds a command on PATH as execvp does: an executable file, not a plain file or a folder", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-path-"));
+    try {
+      const [plain, folder, exe] = ["plain", "folder", "exe"].map((d) => path.join(dir, d));
+      fs.mkdirSync(plain); fs.writeFileSync(path.join(plain, "pulumi"), "", { mode: 0o644 });
+      fs.mkdirSync(path.join(folder, "pulumi"), { recursive: true });
+      fs.mkdirSync(exe); fs.writeFileSync(path.join(exe, "pulumi"), "#!/bin/sh\n", { mode: 0o755 });
+      expect(onPath("pulumi", [plain, folder].join(path.delimiter))).toBe(false);
+      expect(onPath("pulumi", [plain, folder, exe].join(path.delimiter))).toBe(true);
+      expect(onPath("pulumi", "")).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("without AWS credentials, record fails with one clear line, and needs no Pulumi CLI (it reads no Pulumi state)", () => {

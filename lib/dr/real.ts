@@ -23,15 +23,32 @@ export function run(cmd: string, args: string[], input?: string): Promise<string
   });
 }
 
-/** The stack through the Automation API; no Pulumi CLI gives one clear line, not a stack trace. */
+/** Whether `cmd` is an executable file in one of PATH's folders: where execvp, and so the Automation API's `pulumi`, finds it. */
+export function onPath(cmd: string, pathVar = process.env.PATH ?? ""): boolean {
+  return pathVar.split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir || ".", cmd), fs.constants.X_OK);
+      return fs.statSync(path.join(dir || ".", cmd)).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * The stack through the Automation API. No Pulumi CLI gives one clear line before the Automation API
+ * (all of @pulumi/pulumi, a second of CPU) is loaded; a CLI it refuses (too old) gives its own reason.
+ */
 export async function automationStack(stackName: string, workDir: string): Promise<StackOps> {
+  // PulumiCommand.get() runs `pulumi version` from PATH (automation/cmd.ts).
+  if (!onPath("pulumi")) throw new Error("the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)");
   // Loaded here, not imported: only the commands that drive a stack need the Automation API.
   const { LocalWorkspace, PulumiCommand } = require("@pulumi/pulumi/automation") as typeof import("@pulumi/pulumi/automation");
   let pulumiCommand: PulumiCommand;
   try {
     pulumiCommand = await PulumiCommand.get();
-  } catch {
-    throw new Error("the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)");
+  } catch (err) {
+    throw new Error(`the Pulumi CLI on PATH cannot drive this program: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`);
   }
   const stack = await LocalWorkspace.createOrSelectStack({ stackName, workDir }, { pulumiCommand });
   const onOutput = (s: string) => process.stderr.write(s);
