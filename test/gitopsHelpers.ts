@@ -7,7 +7,9 @@ export const gitopsDir = path.join(repoRoot(), "gitops");
 let cached: GitopsDocument[] | undefined;
 export const treeDocs = () => (cached ??= loadGitops(gitopsDir));
 
-export const check = (docs: GitopsDocument[]) => checkDocuments(docs, loadCrdRegistry(crdsDir()), { stacks: stackFacts() }).map(formatProblem);
+// The stack files are read once: no test writes them, and each check used to parse them all again.
+let facts: ReturnType<typeof stackFacts> | undefined;
+export const check = (docs: GitopsDocument[]) => checkDocuments(docs, loadCrdRegistry(crdsDir()), { stacks: (facts ??= stackFacts()) }).map(formatProblem);
 
 /** Every problem of the real tree with one object (file, kind, name) edited. */
 export function checkWith(file: string, kind: string, name: string, edit: (o: any) => void, extra: GitopsDocument[] = []): string[] {
