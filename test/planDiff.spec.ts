@@ -9,7 +9,8 @@ import {
   diffPlanDirs, diffPlans, maskCredentials, MAX_COMMENT_CHARS, PLAN_DIFF_COMMENT_MARKER, renderPlanDiffMarkdown,
   renderPlanDiffText, type PlanDiff, type ResourceChange,
 } from "../lib/planDiff";
-import { runStack, type StackRunOptions } from "../lib/runStack";
+import { type StackRunOptions } from "../lib/runStack";
+import { planStack } from "./harness";
 import { scratchDirs } from "./scratch";
 
 const scratch = scratchDirs();
@@ -18,7 +19,7 @@ const TOKEN = "ghp_PLANDIFFSECRET0123456789";
 
 async function planDir(stack: string, opts: StackRunOptions = {}): Promise<string> {
   const dir = scratch(`nixplane-diff-${stack}-`);
-  const result = await runStack(stack, opts);
+  const result = await planStack(stack, opts); // shared with the bundle's other specs when opts are none
   fs.writeFileSync(path.join(dir, "resources.json"), JSON.stringify(planEntries(result.resources), null, 2));
   return dir;
 }

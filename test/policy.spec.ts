@@ -1,5 +1,5 @@
 import { CONTROL_PLANE_LOG_TYPES } from "../components/cluster";
-import { runStack } from "../lib/runStack";
+import { planStack } from "./harness";
 import { listStacks } from "../lib/stackConfig";
 import type { RecordedResource } from "../lib/run";
 import {
@@ -130,7 +130,7 @@ describe("the policy pack's rules", () => {
 describe.each(listStacks())("the offline plan of %s", (stack) => {
   let resources: RecordedResource[];
   beforeAll(async () => {
-    resources = (await runStack(stack)).resources;
+    resources = (await planStack(stack)).resources; // the bundle's shared run of the stack
   });
 
   test.each(resourcePolicies.map((p) => [p.name, p] as const))("passes %s", async (_name, policy) => {
@@ -156,7 +156,7 @@ describe.each(listStacks())("the offline plan of %s", (stack) => {
 
 describe("a preview of a brand-new prod (outputs unknown)", () => {
   test("raises no violation and judges the cluster component (the mocks know the key's ARN; a real preview may skip it until `up`)", async () => {
-    const { resources } = await runStack("prod", { preview: true, unknownClusterOutputs: true });
+    const { resources } = await planStack("prod", { preview: true, unknownClusterOutputs: true });
     const skipped: string[] = [];
     for (const policy of resourcePolicies) {
       for (const r of resources) {

@@ -1,6 +1,6 @@
 import { composedManagedResources, providerServices } from "../components/crossplane";
 import { planEntries, type PlanEntry } from "../lib/plan";
-import { runStack } from "../lib/runStack";
+import { planStack } from "./harness";
 import { listStacks } from "../lib/stackConfig";
 import {
   EKS_COMPONENT_TYPE, HELM_V3_RELEASE, KUBERNETES_PROVIDER_TYPE, ROOT_APPLICATION_TYPE, dependencyClosure, destroyPathProblems,
@@ -9,7 +9,7 @@ import {
 
 const plans = new Map<string, PlanEntry[]>();
 beforeAll(async () => {
-  for (const stack of listStacks()) plans.set(stack, planEntries((await runStack(stack)).resources));
+  for (const stack of listStacks()) plans.set(stack, planEntries((await planStack(stack)).resources)); // the bundle's shared runs
 });
 const prod = () => plans.get("prod")!;
 const one = (entries: PlanEntry[], type: string, name?: string) => {
