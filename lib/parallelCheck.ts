@@ -244,16 +244,9 @@ export function startCheckingGitops(gitopsDir: string, tuning: { workers?: numbe
       waitForWorkers(shared, CHECKED, workers, stallMs, checked);
       for (const port of ports) port.close();
 
-      // Whatever a worker took and did not send: checked here.
+      // Whatever a worker took and did not send (a worker sends a chunk's results whole, or not at all): checked here.
       const missing = new Set(docs.flatMap((d, pos) => (results[pos] ? [] : [Math.floor(d.i / CHUNK)])));
-      for (const c of missing) {
-        withPlainEnv(() => {
-          for (const i of chunkFiles(c)) {
-            const list = readYamlDocumentsFast(files[i], CACHED);
-            list.forEach((obj, k) => { if (!results[firstDoc[i] + k]) checkHere(firstDoc[i] + k, { file: docs[firstDoc[i] + k].file, obj: obj as KubeObject }); });
-          }
-        });
-      }
+      for (const c of missing) checkChunk(c);
 
       return { problems: problemsInOrder(tree, results as DocResult[]), objects: docs.length };
     },
