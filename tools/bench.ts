@@ -154,14 +154,16 @@ async function main(argv: string[]) {
   if (only.has("nodegroups")) {
     const child = (n: number) => ({ label: `prod with ${n} node groups`, cmd: [...node, path.join(REPO_ROOT, "lib", "benchPlan.ts"), "nodegroups", String(n)] });
     const ms = await paired(runs, NODE_GROUP_COUNTS.map(child));
-    const points = ms.flatMap((list) => list.map((m) => lastJson(m))).map((r) => ({ x: r.nodeGroups as number, y: r.programCpuMs as number, wall: r.programMs as number, heap: r.heapMiB as number, resources: r.resources as number }));
-    const rounds = (y: (r: Record<string, unknown>) => number) => ms[0].map((_, i) => ms.map((list) => ({ x: lastJson(list[i]).nodeGroups as number, y: y(lastJson(list[i])) })));
-    const perGroup = medianSlope(rounds((r) => r.programCpuMs as number));
-    const perGroupWall = medianSlope(rounds((r) => r.programMs as number));
-    const perGroupMiB = medianSlope(rounds((r) => r.heapMiB as number));
+    // What each child printed, parsed once: perRun[k][i] is count k's i-th run.
+    const perRun = ms.map((list) => list.map((m) => lastJson(m)));
+    const rounds = (y: string) => perRun[0].map((_, i) => perRun.map((list) => ({ x: list[i].nodeGroups as number, y: list[i][y] as number })));
+    const perGroup = medianSlope(rounds("programCpuMs"));
+    const perGroupWall = medianSlope(rounds("programMs"));
+    const perGroupMiB = medianSlope(rounds("heapMiB"));
+    const medianOf = (k: number, y: string) => median(perRun[k].map((r) => r[y] as number));
     report.push([
       `cost per node group (program time under mocks, loading excluded; ${NODE_GROUP_COUNTS.join(" vs ")} groups, ${runs} paired runs):`,
-      ...NODE_GROUP_COUNTS.map((n, k) => `  ${n} groups: ${points.find((p) => p.x === n)!.resources} resources, program median ${median(ms[k].map((m) => lastJson(m).programCpuMs)).toFixed(0)} ms CPU (${median(ms[k].map((m) => lastJson(m).programMs)).toFixed(0)} ms wall), largest process ${mib(median(ms[k].map((m) => m.maxRssKiB)))}`),
+      ...NODE_GROUP_COUNTS.map((n, k) => `  ${n} groups: ${perRun[k][0].resources} resources, program median ${medianOf(k, "programCpuMs").toFixed(0)} ms CPU (${medianOf(k, "programMs").toFixed(0)} ms wall), largest process ${mib(median(ms[k].map((m) => m.maxRssKiB)))}`),
       `  slope (median over paired runs): ${perGroup.toFixed(1)} ms CPU (${perGroupWall.toFixed(1)} ms wall); ${perGroupMiB.toFixed(2)} MiB heap per node group`,
     ].join("\n"));
     targets.push({ name: "cost per node group", measured: "median slope of CPU time over paired runs", value: perGroup, limit: TARGETS.msPerNodeGroup, unit: "ms" });

@@ -26,9 +26,10 @@ export function run(cmd: string, args: string[], input?: string): Promise<string
 /** Whether `cmd` is an executable file in one of PATH's folders: where execvp, and so the Automation API's `pulumi`, finds it. */
 export function onPath(cmd: string, pathVar = process.env.PATH ?? ""): boolean {
   return pathVar.split(path.delimiter).some((dir) => {
+    const file = path.join(dir || ".", cmd);
     try {
-      fs.accessSync(path.join(dir || ".", cmd), fs.constants.X_OK);
-      return fs.statSync(path.join(dir || ".", cmd)).isFile();
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
     } catch {
       return false;
     }
