@@ -351,9 +351,9 @@ export function renderComposition(composition: KubeObject, xr: KubeObject, envir
 function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record<string, unknown>, desired: Map<string, Record<string, any>>, result: RenderResult, observed?: ReadonlySet<string>): void {
   const input = step.input ?? {};
   // Environment paths the environment patches fill from the XR: a missing one is the XR's choice.
-  const fromXr = environmentFromXr(input);
+  const { fromXr, templates } = prepared(input);
   for (const [i, p] of (input.environment?.patches ?? []).entries()) {
-    if (p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite") {
+    if (fillsEnvironmentFromXr(p)) {
       const v = patchValue(p, xr);
       if (!found(v)) {
         // fn.go: a missing source fails the XR only under Required; unset means Optional (GetFromFieldPathPolicy).
@@ -364,7 +364,7 @@ function renderPatchAndTransform(step: PipelineStep, xr: KubeObject, env: Record
     }
     // Patches from the environment to the (desired) XR do not change what is composed.
   }
-  for (const t of preparedTemplates(input)) {
+  for (const t of templates) {
     const name = t.name;
     if (t.missingPatchSet !== undefined) throw new RenderError(`cannot find PatchSet by name ${t.missingPatchSet}`);
     const patches = t.patches;
@@ -422,7 +422,7 @@ function prepared(input: StepInput): Prepared {
   const shape = shapeOf(input);
   let prep = preparedInputs.get(input);
   if (!prep || prep.shape.length !== shape.length || prep.shape.some((v, i) => v !== shape[i])) {
-    const fromXr = (input.environment?.patches ?? []).filter((p) => p.type === "FromCompositeFieldPath" || p.type === "CombineFromComposite" || p.type === "ToEnvironmentFieldPath").map((p) => p.toFieldPath ?? "");
+    const fromXr = (input.environment?.patches ?? []).filter(fillsEnvironmentFromXr).map((p) => p.toFieldPath ?? "");
     const patchSets = new Map((input.patchSets ?? []).map((ps) => [ps.name, ps.patches ?? []]));
     const templates = (input.resources ?? []).map((t): PreparedTemplate => {
       const missing = (t.patches ?? []).find((p) => p.type === "PatchSet" && !patchSets.get(p.patchSetName));
@@ -433,5 +433,5 @@ function prepared(input: StepInput): Prepared {
   }
   return prep;
 }
-const environmentFromXr = (input: StepInput) => prepared(input).fromXr;
-const preparedTemplates = (input: StepInput) => prepared(input).templates;
+/** An environment patch that writes the environment from the XR (the others write the XR from the environment). */
+const fillsEnvironmentFromXr = (p: Patch) => p.type === "FromCompositeFieldPath" || p.type === "ToEnvironmentFieldPath" || p.type === "CombineFromComposite";
