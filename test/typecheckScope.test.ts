@@ -151,3 +151,52 @@ describe("both subsets", () => {
     expect(lines(pkgDir("@pulumi/kubernetes"))).toBeGreaterThan(140_000);
   });
 });
+
+/**
+ * The type-check (`npm test`, `npm run typecheck`, `npm run build`) is TypeScript 7's compiler, installed as
+ * `typescript7` (npm:typescript@7): its package's bin/tsc runs the native compiler of its platform package
+ * (typescript@7.0.2 lib/tsc.js, lib/getExePath.js; the platform packages are its optionalDependencies).
+ * The `typescript` package stays 6: @pulumi/pulumi's closure serializer loads it at run time, and
+ * @pulumi/pulumi 3.248.0's package.json accepts only `"typescript": ">= 3.8.3 < 7"` (peerDependencies);
+ * TypeScript 7's package has no compiler API to load.
+ */
+describe("the type-checker", () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
+  const TSC7 = "node node_modules/typescript7/bin/tsc";
+  const major = (version: string) => Number(version.split(".")[0]);
+
+  test("npm test, typecheck and build run TypeScript 7's tsc, over the whole project every time (no build info)", () => {
+    expect(pkg.devDependencies.typescript7).toMatch(/^npm:typescript@7\.\d+\.\d+$/);
+    expect(major(JSON.parse(fs.readFileSync(path.join(pkgDir("typescript7"), "package.json"), "utf8")).version)).toBe(7);
+    expect(pkg.scripts.typecheck).toBe(`${TSC7} --noEmit -p tsconfig.json`);
+    expect(pkg.scripts.build).toBe(`${TSC7} -p tsconfig.json`);
+    expect(pkg.scripts.test).toContain(`${TSC7} --noEmit -p tsconfig.json &`);
+    expect(pkg.scripts.test).not.toMatch(/incremental|tsBuildInfo|node_modules\/typescript\/bin/);
+  });
+
+  test("the typescript package is one @pulumi/pulumi accepts (below 7), so closure serialization still finds its compiler API", () => {
+    const peer = JSON.parse(fs.readFileSync(path.join(pkgDir("@pulumi/pulumi"), "package.json"), "utf8")).peerDependencies.typescript;
+    expect(peer).toBe(">= 3.8.3 < 7");
+    const installed = JSON.parse(fs.readFileSync(path.join(pkgDir("typescript"), "package.json"), "utf8")).version as string;
+    expect([installed, major(installed) < 7]).toEqual([pkg.devDependencies.typescript, true]);
+    expect(major("7.0.2") < 7).toBe(false); // the version typescript7 installs would not do
+  });
+
+  test("it reports what this tsconfig's strictness forbids, with the compiler's codes and a failing exit", () => {
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "nixplane-tsc-"));
+    try {
+      // The repository's compiler options, over one file that breaks four of them.
+      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.join(REPO_ROOT, "tsconfig.json"), compilerOptions: { rootDir: dir, types: [], paths: {} }, include: ["bad.ts"] }));
+      fs.writeFileSync(path.join(dir, "bad.ts"), [
+        "export const s: string = 1;",
+        "export function f(x: number): string { if (x) return \"a\"; }",
+        "export function g(a) { const unused = 1; return a; }",
+      ].join("\n"));
+      const r = spawnSync(process.execPath, [path.join(pkgDir("typescript7"), "bin", "tsc"), "--noEmit", "-p", dir, "--pretty", "false"], { cwd: dir, encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect([...r.stdout.matchAll(/^bad\.ts\(\d+,\d+\): error (TS\d+)/gm)].map((m) => m[1]).sort()).toEqual(["TS2322", "TS2366", "TS6133", "TS7006"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
