@@ -46,8 +46,16 @@ export function toPlan(result: RunResult): Plan {
  * gets its own deep copy of the records, so no test can see another's mutations.
  */
 const runs = new Map<string, Promise<RunResult>>();
-/** Keys of runs made with options (overrides, secrets, preview): kept for one spec only, see forgetVariantRuns. */
+/** Keys of runs made with data options (overrides, secrets, a mocked AWS): kept for one spec only, see forgetVariantRuns. */
 const variants = new Set<string>();
+
+/**
+ * A run with no data options, only the preview flags, is kept for the whole bundle like the plain runs:
+ * the policy and preview specs both preview prod with unknown cluster outputs.
+ */
+export function keptForBundle(opts: StackRunOptions = {}): boolean {
+  return Object.keys(opts.overrides ?? {}).length === 0 && (opts.secretKeys ?? []).length === 0 && opts.mockEnv === undefined;
+}
 
 /** A cache key for options made of data only; undefined (do not share) when a clock is involved. */
 function runKey(stack: string, opts: StackRunOptions = {}): string | undefined {
@@ -63,7 +71,7 @@ export async function planStack(stack: string, opts?: StackRunOptions): Promise<
   if (!run) {
     run = runStack(stack, opts);
     runs.set(key, run);
-    if (key !== runKey(stack)) variants.add(key);
+    if (!keptForBundle(opts)) variants.add(key);
     run.catch(() => runs.delete(key)); // a failed run is not remembered: the next caller sees the error afresh
   }
   const result = await run;
@@ -71,8 +79,8 @@ export async function planStack(stack: string, opts?: StackRunOptions): Promise<
 }
 
 /**
- * Drops the runs made with options, keeping each stack's plain run: test/specs.ts calls this after each
- * spec of a bundle, so the plain runs (which most specs share) are made once per bundle while the
+ * Drops the runs made with data options, keeping each stack's plain and preview runs: test/specs.ts calls
+ * this after each spec of a bundle, so the runs most specs share are made once per bundle while the
  * variants one spec makes do not accumulate in the bundle's heap.
  */
 export function forgetVariantRuns(): void {

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { keptForBundle } from "./harness";
 import { BUNDLE, specsOf } from "./specs";
 
 describe("the spec bundles (test/specs.ts)", () => {
@@ -35,5 +36,10 @@ describe("the spec bundles (test/specs.ts)", () => {
     expect(bundlesFirst(paths.map((p) => ({ path: p }))).map((t) => t.path)).toEqual([
       "/r/test/program.2.test.ts", "/r/test/program.1.test.ts", "/r/test/selfContained.test.ts", "/r/test/cidr.test.ts", "/r/test/program.test.ts",
     ]);
+  });
+
+  test("a bundle keeps the plain and preview runs of a stack for every spec, and drops a spec's data variants after it", () => {
+    expect([undefined, {}, { preview: true, unknownClusterOutputs: true }, { overrides: {}, secretKeys: [] }].map(keptForBundle)).toEqual([true, true, true, true]);
+    expect([{ overrides: { "nixplane:argocd": "{}" } }, { secretKeys: ["nixplane:x"] }, { mockEnv: { existingClusters: [] } }].map(keptForBundle)).toEqual([false, false, false]);
   });
 });
