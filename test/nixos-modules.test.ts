@@ -28,21 +28,40 @@ function evalNode<T = any>(select: string, opts: { modules?: string[]; goVersion
   return JSON.parse(r.stdout);
 }
 
+/**
+ * A selection from the node as its modules alone configure it (no extra module, the default options). Each
+ * is registered where its test uses it, while jest collects the tests, and all are evaluated together in
+ * one nix-instantiate run on the first use: every run evaluates the modules again, so a run per selection
+ * was most of this file's time. A selection that fails to evaluate fails them all, naming itself in Nix's trace.
+ */
+const selections: string[] = [];
+let selected: Evaluated<unknown[]> | undefined;
+function onNode<T = any>(select: string): () => Evaluated<T> {
+  if (selected) throw new Error("onNode is for describe blocks: the selections were evaluated already");
+  const i = selections.push(select) - 1;
+  return () => {
+    selected ??= evalNode<unknown[]>(`[ ${selections.map((s) => `(${s})`).join(" ")} ]`);
+    return { failedAssertions: selected.failedAssertions, value: selected.value[i] as T };
+  };
+}
+
 const names = "map (p: p.name)";
 
 beforeAll(requireNixInstantiate);
 
 describe("the node evaluates", () => {
+  const stateVersion = onNode("config.system.stateVersion");
   test("with no failed assertion (nixplane's and nixpkgs' users-groups.nix)", () => {
-    expect(evalNode("config.system.stateVersion")).toEqual({ failedAssertions: [], value: "26.05" });
+    expect(stateVersion()).toEqual({ failedAssertions: [], value: "26.05" });
   });
 });
 
 describe("kubelet can authenticate", () => {
   // nodeadm/internal/kubelet/kubeconfig.template.yaml (amazon-eks-ami v20240227..v20260724):
   // users[kubelet].user.exec.command is `aws` with args `eks get-token --cluster-name ... --region ...`.
+  const kubeletPath = onNode(`{ path = ${names} config.systemd.services.kubelet.path; main = map (p: p.meta.mainProgram) config.systemd.services.kubelet.path; }`);
   test("kubelet's PATH holds the AWS CLI, whose program is `aws`, not aws-iam-authenticator", () => {
-    const { value } = evalNode(`{ path = ${names} config.systemd.services.kubelet.path; main = map (p: p.meta.mainProgram) config.systemd.services.kubelet.path; }`);
+    const { value } = kubeletPath();
     expect(value.path).toContain("awscli2");
     expect(value.main).toContain("aws");
     expect(value.path).not.toContain("aws-iam-authenticator");
@@ -59,37 +78,42 @@ describe("kubelet can authenticate", () => {
 describe("containerd and kubelet run in runtime.slice", () => {
   // nodeadm/internal/kubelet/config.go sets --runtime-cgroups=/runtime.slice/containerd.service;
   // templates/al2023/runtime/rootfs/etc/systemd/system/{runtime.slice, containerd.service.d/00-runtime-slice.conf, kubelet.service}.
+  const slices = onNode(`{
+    slice = config.systemd.slices.runtime.before;
+    containerd = config.systemd.services.containerd.serviceConfig.Slice;
+    kubelet = config.systemd.services.kubelet.serviceConfig.Slice;
+  }`);
   test("the slice exists before slices.target and both services are in it", () => {
-    const { value } = evalNode(`{
-      slice = config.systemd.slices.runtime.before;
-      containerd = config.systemd.services.containerd.serviceConfig.Slice;
-      kubelet = config.systemd.services.kubelet.serviceConfig.Slice;
-    }`);
+    const { value } = slices();
     expect(value).toEqual({ slice: ["slices.target"], containerd: "runtime.slice", kubelet: "runtime.slice" });
   });
 });
 
 describe("host networking leaves pod networking to the VPC CNI", () => {
+  const networking = onNode(`{ inherit (config.networking) useNetworkd useDHCP; dhcpcd = config.networking.dhcpcd.enable; }`);
   test("systemd-networkd, not dhcpcd, and no DHCP on every interface", () => {
-    const { value } = evalNode(`{ inherit (config.networking) useNetworkd useDHCP; dhcpcd = config.networking.dhcpcd.enable; }`);
+    const { value } = networking();
     expect(value).toEqual({ useNetworkd: true, useDHCP: false, dhcpcd: false });
   });
 
   // templates/al2023/runtime/rootfs/etc/systemd/networkd.conf.d/80-release.conf
+  const networkdConfig = onNode("config.systemd.network.config.networkConfig");
   test("networkd keeps its hands off foreign routes and routing policy rules", () => {
-    expect(evalNode("config.systemd.network.config.networkConfig").value).toEqual({ ManageForeignRoutes: false, ManageForeignRoutingPolicyRules: false });
+    expect(networkdConfig().value).toEqual({ ManageForeignRoutes: false, ManageForeignRoutingPolicyRules: false });
   });
 
+  const networks = onNode("config.systemd.network.networks");
   test("pod veths are unmanaged and only EC2 NICs get DHCP", () => {
-    const { value } = evalNode("config.systemd.network.networks");
+    const { value } = networks();
     expect(value["10-nixplane-pod-veths"]).toMatchObject({ matchConfig: { Name: "eni* vlan*" }, linkConfig: { Unmanaged: true } });
     expect(value["80-nixplane-ec2"]).toMatchObject({ matchConfig: { Driver: "ena ixgbevf vif" }, networkConfig: { DHCP: "yes" } });
     expect(Object.keys(value).sort()).toEqual(["10-nixplane-pod-veths", "80-nixplane-ec2"]);
   });
 
   // nodeadm/cmd/nodeadm-internal/udev/net_manager.go: after the primary ENI is configured, default EC2 networking is disabled.
+  const pinEni = onNode(`let s = config.systemd.services.nixplane-pin-primary-eni; in { inherit (s) before requiredBy after; env = s.environment; }`);
   test("the primary ENI is pinned by MAC before nodeadm and kubelet start, and kubelet requires it", () => {
-    const { value } = evalNode(`let s = config.systemd.services.nixplane-pin-primary-eni; in { inherit (s) before requiredBy after; env = s.environment; }`);
+    const { value } = pinEni();
     expect(value.before).toEqual(expect.arrayContaining(["nodeadm-init.service", "kubelet.service"]));
     expect(value.requiredBy).toEqual(["kubelet.service"]);
     expect(value.after).toEqual(["network-online.target"]);
@@ -97,16 +121,18 @@ describe("host networking leaves pod networking to the VPC CNI", () => {
   });
 
   // templates/al2023/runtime/rootfs/etc/systemd/network/99-default.link.d/99-no-policy.conf
+  const defaultLink = onNode(`config.environment.etc."systemd/network/99-default.link.d/99-no-policy.conf".text`);
   test("systemd's default link gets MACAddressPolicy=none, as on AL2023", () => {
-    const { value } = evalNode(`config.environment.etc."systemd/network/99-default.link.d/99-no-policy.conf".text`);
+    const { value } = defaultLink();
     expect(value).toBe("[Link]\nMACAddressPolicy=none\n");
   });
 });
 
 describe("kernel settings", () => {
   // templates/al2023/runtime/rootfs/etc/sysctl.d/67-eks-reserved-ports.conf
+  const reservedPorts = onNode(`config.boot.kernel.sysctl."net.ipv4.ip_local_reserved_ports"`);
   test("AL2023's reserved ports are kept out of the ephemeral range", () => {
-    expect(evalNode(`config.boot.kernel.sysctl."net.ipv4.ip_local_reserved_ports"`).value).toBe("2703,9808,9809,10249,10250,10256,61678,61679");
+    expect(reservedPorts().value).toBe("2703,9808,9809,10249,10250,10256,61678,61679");
   });
 
   // templates/al2023/runtime/rootfs/etc/sysctl.d/99-kubernetes-cri.conf
@@ -117,8 +143,9 @@ describe("kernel settings", () => {
 });
 
 describe("users: immutable, and no login baked in", () => {
+  const users = onNode(`{ inherit (config.users) mutableUsers allowNoPasswordLogin; }`);
   test("mutableUsers is off and the lock-out is declared intended (nixpkgs users-groups.nix)", () => {
-    expect(evalNode(`{ inherit (config.users) mutableUsers allowNoPasswordLogin; }`)).toEqual({ failedAssertions: [], value: { mutableUsers: false, allowNoPasswordLogin: true } });
+    expect(users()).toEqual({ failedAssertions: [], value: { mutableUsers: false, allowNoPasswordLogin: true } });
   });
 
   test("without allowNoPasswordLogin nixpkgs' assertion fails the evaluation, unless a wheel user has a key", () => {
@@ -132,8 +159,9 @@ describe("users: immutable, and no login baked in", () => {
 describe("the EC2 image", () => {
   // nixos/modules/virtualisation/amazon-init.nix (imported by amazon-image.nix): enabled by default, it runs
   // nixos-rebuild from user data at every boot.
+  const image = onNode(`{ amazonInit = config.virtualisation.amazon-init.enable; format = config.amazonImage.format; efi = config.ec2.efi; ssh = config.services.openssh.enable; }`);
   test("amazon-init is off, the disk is raw for coldsnap, UEFI boot, and sshd follows nixplane.node.ssh.enable", () => {
-    expect(evalNode(`{ amazonInit = config.virtualisation.amazon-init.enable; format = config.amazonImage.format; efi = config.ec2.efi; ssh = config.services.openssh.enable; }`).value)
+    expect(image().value)
       .toEqual({ amazonInit: false, format: "raw", efi: true, ssh: false });
   });
 });
@@ -159,8 +187,9 @@ describe("packages", () => {
   });
 
   // nodeadm/go.mod at v20260724: `go 1.26.2`; buildGoModule runs with GOTOOLCHAIN=local.
+  const nodeadm = onNode(`{ inherit (config.nixplane.node.nodeadmPackage) go name; }`);
   test("nodeadm is built with go_1_26, and a Go older than its go.mod stops the evaluation with the reason", () => {
-    expect(evalNode(`{ inherit (config.nixplane.node.nodeadmPackage) go name; }`).value).toEqual({ go: "go_1_26", name: "nodeadm-20260724" });
+    expect(nodeadm().value).toEqual({ go: "go_1_26", name: "nodeadm-20260724" });
     expect(() => evalNode("config.nixplane.node.nodeadmPackage.name", { goVersion: "1.26.1" })).toThrow(
       "nixplane: nodeadm 20260724 needs Go >= 1.26.2 (its go.mod) but the pinned nixpkgs has go_1_26 1.26.1",
     );

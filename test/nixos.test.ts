@@ -26,6 +26,49 @@ function evalLib(expr: string): { status: number | null; value: unknown; stderr:
   };
 }
 
+/**
+ * Expressions over nixos/lib that must evaluate, registered where their tests use them (while jest collects
+ * the tests) and evaluated together in one nix-instantiate run on the first use, a start per expression
+ * having been most of this file's time. One that fails to evaluate fails them all, with Nix's message.
+ */
+const expressions: string[] = [];
+let evaluated: unknown[] | undefined;
+function onLib(expr: string): () => unknown {
+  if (evaluated) throw new Error("onLib is for describe blocks: the expressions were evaluated already");
+  const i = expressions.push(expr) - 1;
+  return () => {
+    if (!evaluated) {
+      const result = evalLib(`[ ${expressions.map((e) => `(${e})`).join(" ")} ]`);
+      if (result.status !== 0) throw new Error(result.stderr);
+      evaluated = result.value as unknown[];
+    }
+    return evaluated[i];
+  };
+}
+
+/**
+ * What `nix-instantiate --parse` says of each file ("" when it parses without a word), from one run over
+ * them all. Nix stops at the first file that does not parse and names it; the files after it are parsed
+ * again in another run, so every file gets its own answer.
+ */
+function parseReports(files: string[]): Map<string, string> {
+  const reports = new Map<string, string>();
+  let rest = files;
+  while (rest.length > 0) {
+    const result = spawnSync("nix-instantiate", ["--parse", ...rest], { encoding: "utf8" });
+    const failed = result.status === 0 ? -1 : rest.findIndex((f) => result.stderr.includes(`${f}:`));
+    if (failed < 0) {
+      // All parsed (a warning is still a report), or an error that names none of them: each file gets it.
+      for (const f of rest) reports.set(f, result.status === 0 ? result.stderr : result.stderr || `exit ${result.status}`);
+      break;
+    }
+    for (const f of rest.slice(0, failed)) reports.set(f, "");
+    reports.set(rest[failed], result.stderr);
+    rest = rest.slice(failed + 1);
+  }
+  return reports;
+}
+
 const HASH = "0c6fa2vz2wi9sv1q6h4w8rj2ibhmyds9";
 
 beforeAll(requireNixInstantiate);
@@ -54,60 +97,72 @@ describe("nixos/*.nix", () => {
     ]);
   });
 
+  let reports: Map<string, string> | undefined;
   it.each(files.map((f) => [path.relative(NIXOS_DIR, f), f]))("%s parses", (_name, file) => {
-    const result = spawnSync("nix-instantiate", ["--parse", file], { encoding: "utf8" });
-    expect(result.stderr).toBe("");
-    expect(result.status).toBe(0);
+    reports ??= parseReports(files);
+    expect(reports.get(file)).toBe("");
+  });
+
+  it("a file that does not parse is reported alone, with Nix's message, and the files after it are still parsed", () => {
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "nixplane-parse-"));
+    try {
+      const [a, bad, c] = ["a.nix", "bad.nix", "c.nix"].map((f) => path.join(dir, f));
+      fs.writeFileSync(a, "{ a = 1; }\n");
+      fs.writeFileSync(bad, "{ b = ; }\n");
+      fs.writeFileSync(c, "{ c = 2; }\n");
+      const got = parseReports([a, bad, c]);
+      expect([got.get(a), got.get(c)]).toEqual(["", ""]);
+      expect(got.get(bad)).toMatch(/error: syntax error, unexpected ';'[\s\S]*bad\.nix:1:7/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
 describe("nixos/lib", () => {
+  const versions = onLib("[ lib.supportedVersions lib.defaultVersion ]");
   it("lists the supported Kubernetes minors with 1.33 as default", () => {
-    expect(evalLib("[ lib.supportedVersions lib.defaultVersion ]").value).toEqual([["1.31", "1.32", "1.33"], "1.33"]);
+    expect(versions()).toEqual([["1.31", "1.32", "1.33"], "1.33"]);
   });
 
+  const releases = onLib('map (v: [ (lib.kubeletAttr v) (lib.kubeletVersion v) (lib.nodeadmRelease v) ]) [ "1.31" "1.32" "1.33" ]');
   it("maps each minor to its kubelet attribute, kubelet release and nodeadm release", () => {
-    expect(
-      evalLib('map (v: [ (lib.kubeletAttr v) (lib.kubeletVersion v) (lib.nodeadmRelease v) ]) [ "1.31" "1.32" "1.33" ]')
-        .value,
-    ).toEqual([
+    expect(releases()).toEqual([
       ["kubelet_1_31", "1.31.0", "v20260724"],
       ["kubelet_1_32", "1.32.8", "v20260724"],
       ["kubelet_1_33", "1.33.5", "v20260724"],
     ]);
   });
 
+  const tarballs = onLib('map (lib.kubeletTarball "1.33") [ "x86_64" "arm64" ]');
   it("points each minor's kubelet at the official node tarball per architecture", () => {
-    expect(evalLib('map (lib.kubeletTarball "1.33") [ "x86_64" "arm64" ]').value).toEqual([
+    expect(tarballs()).toEqual([
       { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-amd64.tar.gz", sha512: expect.stringMatching(/^f5e25af8[0-9a-f]{120}$/) },
       { url: "https://dl.k8s.io/v1.33.5/kubernetes-node-linux-arm64.tar.gz", sha512: expect.stringMatching(/^dbf946b0[0-9a-f]{120}$/) },
     ]);
   });
 
+  const packageNames = onLib('[ (lib.amiPackageName "1.31") (lib.configName "x86_64-linux") (lib.configName "aarch64-linux") ]');
   it("names the AMI packages and node configurations", () => {
-    expect(
-      evalLib('[ (lib.amiPackageName "1.31") (lib.configName "x86_64-linux") (lib.configName "aarch64-linux") ]').value,
-    ).toEqual(["ami-k8s-1-31", "eks-node-x86_64", "eks-node-aarch64"]);
+    expect(packageNames()).toEqual(["ami-k8s-1-31", "eks-node-x86_64", "eks-node-aarch64"]);
   });
 
+  const systems = onLib('[ (lib.systemForArch "x86_64") (lib.systemForArch "arm64") (lib.archForSystem "aarch64-linux") lib.systems ]');
   it("maps EC2 architectures to Nix systems and back", () => {
-    expect(
-      evalLib('[ (lib.systemForArch "x86_64") (lib.systemForArch "arm64") (lib.archForSystem "aarch64-linux") lib.systems ]')
-        .value,
-    ).toEqual(["x86_64-linux", "aarch64-linux", "arm64", ["aarch64-linux", "x86_64-linux"]]);
+    expect(systems()).toEqual(["x86_64-linux", "aarch64-linux", "arm64", ["aarch64-linux", "x86_64-linux"]]);
   });
 
+  const amiNames = onLib(`[
+    (lib.amiName { arch = "x86_64"; kubernetesVersion = "1.33"; outputHash = "${HASH}"; })
+    (lib.amiName { arch = "arm64"; kubernetesVersion = "1.31"; outputHash = "${HASH}"; })
+  ]`);
   it("names the AMI from architecture, Kubernetes version and output hash", () => {
-    expect(
-      evalLib(`[
-        (lib.amiName { arch = "x86_64"; kubernetesVersion = "1.33"; outputHash = "${HASH}"; })
-        (lib.amiName { arch = "arm64"; kubernetesVersion = "1.31"; outputHash = "${HASH}"; })
-      ]`).value,
-    ).toEqual([`nixplane-eks-node-x86_64-k8s1.33-${HASH}`, `nixplane-eks-node-arm64-k8s1.31-${HASH}`]);
+    expect(amiNames()).toEqual([`nixplane-eks-node-x86_64-k8s1.33-${HASH}`, `nixplane-eks-node-arm64-k8s1.31-${HASH}`]);
   });
 
+  const amiName132 = onLib(`lib.amiName { arch = "arm64"; kubernetesVersion = "1.32"; outputHash = "${HASH}"; }`);
   it("names AMIs exactly as the image pipeline and the program do (lib/imageLock.ts amiName)", () => {
-    expect(evalLib(`lib.amiName { arch = "arm64"; kubernetesVersion = "1.32"; outputHash = "${HASH}"; }`).value).toBe(amiName("arm64", "1.32", HASH));
+    expect(amiName132()).toBe(amiName("arm64", "1.32", HASH));
   });
 
   it.each([
