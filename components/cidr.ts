@@ -1,4 +1,4 @@
-/** IPv4 CIDR arithmetic: pure functions, property-tested in test/cidr.test.ts. */
+/** IPv4 CIDR arithmetic: pure functions, property-tested in test/cidr.spec.ts. */
 
 const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
 const CIDR_RE = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}/(\\d|[12]\\d|3[0-2])$`);

@@ -1,7 +1,7 @@
 /**
  * What the image pipeline (lib/image.ts, .github/workflows/image.yml) may do in the image account, derived in one
  * place: the account bootstrap attaches it to the image role, the pipeline tags what it creates with these tags, and
- * the tests replay the pipeline's calls against it as IAM requests (test/imageRole.test.ts).
+ * the tests replay the pipeline's calls against it as IAM requests (test/imageRole.spec.ts).
  *
  * Two disjoint tag sets keep the stages apart. The raw upload (coldsnap, EBS direct APIs) carries
  * `nixplane:upload: raw` and nothing of the image's; the re-encrypted snapshot and the AMI carry `nixplane:image`

@@ -32,9 +32,9 @@ describe("the spec bundles (test/specs.ts)", () => {
     const config = require("../jest.config.js") as { testSequencer: string };
     expect(config.testSequencer).toBe("<rootDir>/test/sequencer.js");
     const { bundlesFirst } = require("./sequencer.js") as { bundlesFirst: (t: { path: string }[]) => { path: string }[] };
-    const paths = ["/r/test/selfContained.test.ts", "/r/test/program.2.test.ts", "/r/test/cidr.test.ts", "/r/test/program.1.test.ts", "/r/test/program.test.ts"];
+    const paths = ["/r/test/selfContained.test.ts", "/r/test/program.2.test.ts", "/r/test/gitops-cli.test.ts", "/r/test/program.1.test.ts", "/r/test/program.test.ts"];
     expect(bundlesFirst(paths.map((p) => ({ path: p }))).map((t) => t.path)).toEqual([
-      "/r/test/program.2.test.ts", "/r/test/program.1.test.ts", "/r/test/selfContained.test.ts", "/r/test/cidr.test.ts", "/r/test/program.test.ts",
+      "/r/test/program.2.test.ts", "/r/test/program.1.test.ts", "/r/test/selfContained.test.ts", "/r/test/gitops-cli.test.ts", "/r/test/program.test.ts",
     ]);
   });
 

@@ -6,7 +6,8 @@
  * registry only). Three bundles, not one: jest's two workers run them side by side, and each stays
  * well under the suite's 600 MiB per process (one bundle of the program specs alone peaked at 616 MiB;
  * two bundles of today's specs at 568 MiB, three at 411 MiB). Specs that load the checker or the
- * components only (gitops, replication, workflows…) are bundled too: they share those modules.
+ * components only (gitops, replication, workflows…) are bundled too: they share those modules. So are
+ * the small pure ones (cidr, iam, quantity…): as files of their own, each paid jest's start of a file.
  *
  * Each spec keeps its own describe, so its hooks stay its own. Specs are found by their suffix and the
  * bundles by their name, so no spec is left out: `npx jest test/program -t <spec>.spec.ts` runs one.
