@@ -162,3 +162,23 @@ export function medianSlope(rounds: { x: number; y: number }[][]): number {
   return median(rounds.map(slope));
 }
 
+
+/**
+ * Waits until the 1-minute load average is below `below` (or `maxMs` has passed), polling every `everyMs`.
+ * The gitops checker sizes its thread pool from that average (lib/parallelCheck.ts checkWorkersFor), and
+ * the average decays over minutes: after the bench's `npm test` runs it stood at ~2.5 on an idle machine,
+ * so the checker would be measured as on a busy one. Returns the load it started at and how long it waited.
+ */
+export async function waitForQuiet(opts: { below: number; maxMs: number; everyMs?: number; load?: () => number; sleep?: (ms: number) => Promise<void> }): Promise<{ load: number; waitedMs: number }> {
+  const load = opts.load ?? (() => os.loadavg()[0]);
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const every = opts.everyMs ?? 2000;
+  let waited = 0;
+  let now = load();
+  while (now >= opts.below && waited < opts.maxMs) {
+    await sleep(every);
+    waited += every;
+    now = load();
+  }
+  return { load: now, waitedMs: waited };
+}

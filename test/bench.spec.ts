@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { median, medianSlope, slope, verdict } from "../lib/bench";
+import { median, medianSlope, slope, verdict, waitForQuiet } from "../lib/bench";
 import { scaledNodeGroups } from "../lib/benchPlan";
 import { listStacks, rawStackValues } from "../lib/stackConfig";
 import { spawnSync } from "node:child_process";
@@ -35,6 +35,16 @@ describe("bench arithmetic", () => {
 });
 
 describe("bench set-up", () => {
+  it("waits for the load average to fall below the bar, polling, and gives up after the longest wait", async () => {
+    const slept: number[] = [];
+    const sleep = async (ms: number) => { slept.push(ms); };
+    const falling = [2.6, 2.1, 1.4, 0.9, 0.5];
+    expect(await waitForQuiet({ below: 1, maxMs: 60_000, everyMs: 2000, load: () => falling.shift()!, sleep })).toEqual({ load: 0.9, waitedMs: 6000 });
+    expect(slept).toEqual([2000, 2000, 2000]);
+    expect(await waitForQuiet({ below: 1, maxMs: 4000, everyMs: 2000, load: () => 3, sleep })).toEqual({ load: 3, waitedMs: 4000 });
+    expect(await waitForQuiet({ below: 1, maxMs: 4000, load: () => 0.2, sleep })).toEqual({ load: 0.2, waitedMs: 0 });
+  });
+
   it("times the plan exactly as package.json launches it", () => {
     const script = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).scripts.plan as string;
     expect([...launcher().slice(1), "tools/plan.ts"].join(" ")).toBe(script.replace(/^node /, ""));
