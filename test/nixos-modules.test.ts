@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { NIXOS_DIR, requireNixInstantiate } from "./fixtures/nixos/harness";
+import { NIXOS_DIR, nixBatch, nixList, requireNixInstantiate } from "./fixtures/nixos/harness";
 
 const NIXPKGS_LIB = path.resolve(__dirname, "../../shared/nixpkgs-lib/lib");
 const EVAL_NODE = path.resolve(__dirname, "fixtures/nixos/eval-node.nix");
@@ -28,22 +28,11 @@ function evalNode<T = any>(select: string, opts: { modules?: string[]; goVersion
   return JSON.parse(r.stdout);
 }
 
-/**
- * A selection from the node as its modules alone configure it (no extra module, the default options). Each
- * is registered where its test uses it, while jest collects the tests, and all are evaluated together in
- * one nix-instantiate run on the first use: every run evaluates the modules again, so a run per selection
- * was most of this file's time. A selection that fails to evaluate fails them all, naming itself in Nix's trace.
- */
-const selections: string[] = [];
-let selected: Evaluated<unknown[]> | undefined;
-function onNode<T = any>(select: string): () => Evaluated<T> {
-  if (selected) throw new Error("onNode is for describe blocks: the selections were evaluated already");
-  const i = selections.push(select) - 1;
-  return () => {
-    selected ??= evalNode<unknown[]>(`[ ${selections.map((s) => `(${s})`).join(" ")} ]`);
-    return { failedAssertions: selected.failedAssertions, value: selected.value[i] as T };
-  };
-}
+/** A selection from the node as its modules alone configure it (no extra module, the default options), batched. */
+const onNode = nixBatch<Evaluated<any>>((selects) => {
+  const all = evalNode<unknown[]>(nixList(selects));
+  return all.value.map((value) => ({ failedAssertions: all.failedAssertions, value }));
+});
 
 const names = "map (p: p.name)";
 

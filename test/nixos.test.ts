@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { amiName } from "../lib/imageLock";
-import { NIXOS_DIR, requireNixInstantiate } from "./fixtures/nixos/harness";
+import { NIXOS_DIR, nixBatch, nixList, requireNixInstantiate } from "./fixtures/nixos/harness";
 
 function nixFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -26,25 +26,12 @@ function evalLib(expr: string): { status: number | null; value: unknown; stderr:
   };
 }
 
-/**
- * Expressions over nixos/lib that must evaluate, registered where their tests use them (while jest collects
- * the tests) and evaluated together in one nix-instantiate run on the first use, a start per expression
- * having been most of this file's time. One that fails to evaluate fails them all, with Nix's message.
- */
-const expressions: string[] = [];
-let evaluated: unknown[] | undefined;
-function onLib(expr: string): () => unknown {
-  if (evaluated) throw new Error("onLib is for describe blocks: the expressions were evaluated already");
-  const i = expressions.push(expr) - 1;
-  return () => {
-    if (!evaluated) {
-      const result = evalLib(`[ ${expressions.map((e) => `(${e})`).join(" ")} ]`);
-      if (result.status !== 0) throw new Error(result.stderr);
-      evaluated = result.value as unknown[];
-    }
-    return evaluated[i];
-  };
-}
+/** Expressions over nixos/lib that must evaluate, batched. */
+const onLib = nixBatch<unknown>((exprs) => {
+  const result = evalLib(nixList(exprs));
+  if (result.status !== 0) throw new Error(result.stderr);
+  return result.value as unknown[];
+});
 
 /**
  * What `nix-instantiate --parse` says of each file ("" when it parses without a word), from one run over
@@ -116,6 +103,19 @@ describe("nixos/*.nix", () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("batched Nix expressions (test/fixtures/nixos/harness.ts nixBatch)", () => {
+  it("are evaluated once, together, on the first use, each test getting its own value; one registered later is refused", () => {
+    const runs: string[][] = [];
+    const on = nixBatch((exprs) => { runs.push([...exprs]); return exprs.map((e) => e.length); });
+    const [a, b] = [on("1"), on("[ 2 ]")];
+    expect(runs).toEqual([]);
+    expect([b(), a(), b()]).toEqual([5, 1, 5]);
+    expect(runs).toEqual([["1", "[ 2 ]"]]);
+    expect(() => on("3")).toThrow(/^3: register batched expressions in describe blocks/);
+    expect(nixList(["1", "a b"])).toBe("[ (1) (a b) ]");
   });
 });
 
