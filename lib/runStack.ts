@@ -17,12 +17,20 @@ export interface StackRunOptions {
   mockEnv?: Pick<MockEnv, "callerArn" | "existingClusters">;
 }
 
-export async function runStack(stack: string, opts: StackRunOptions = {}): Promise<RunResult> {
+/**
+ * The stack file's config with `overrides` over it, validated: a bad value throws the config's own error.
+ * Loads neither Pulumi nor the program, so `npm run plan` calls it first and answers bad input at once.
+ */
+export function stackConfigOf(stack: string, overrides: Record<string, string> = {}) {
   const file = readStackConfig(stack);
-  const config = { ...file.config, ...opts.overrides };
-  // Validate first: a bad config must fail before the mocks or the program are even loaded.
+  const config = { ...file.config, ...overrides };
   const keys = Object.keys(config).filter((k) => k.startsWith("nixplane:")).map((k) => k.slice(9));
-  const parsed = parseConfig(readRawConfig((k) => config[`nixplane:${k}`], keys));
+  return { file, config, parsed: parseConfig(readRawConfig((k) => config[`nixplane:${k}`], keys)) };
+}
+
+export async function runStack(stack: string, opts: StackRunOptions = {}): Promise<RunResult> {
+  // Validate first: a bad config must fail before the mocks or the program are even loaded.
+  const { file, config, parsed } = stackConfigOf(stack, opts.overrides);
   // Required only now, so a bad config fails before Pulumi and the program's components even load.
   const { createProgram } = require("../stacks/program") as typeof import("../stacks/program");
   const { runProgram } = require("./run") as typeof import("./run");

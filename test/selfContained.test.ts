@@ -294,15 +294,21 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
     expect([extra.status, extra.stderr.split("\n")[0]]).toEqual([1, 'plan: unexpected argument "prod"']);
   });
 
-  test("the plan's command line: a bad stack value is the config's own message, not a stack trace", () => {
+  test("the plan's command line: a bad stack value is the config's own message, not a stack trace, given before Pulumi loads", () => {
     const dev = fs.readFileSync(path.join(clone, "stacks/Pulumi.dev.yaml"), "utf8");
     fs.writeFileSync(path.join(clone, "stacks/Pulumi.badnat.yaml"), dev.replace("natMode: single", "natMode: sometimes"));
+    const loaded = path.join(clone, "loaded-badnat.json");
+    const observer = path.join(clone, "observer-badnat.cjs");
+    fs.writeFileSync(observer, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
     try {
-      const r = run(clone, "tools/plan.ts", ["badnat"]);
+      const r = run(clone, "tools/plan.ts", ["badnat"], { NODE_OPTIONS: `--require ${observer}` });
       expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^plan: invalid nixplane config \(1 problem\):\n.*natMode.*sometimes/)]);
       expect(r.stderr).not.toMatch(/^\s+at /m);
+      const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
+      expect(modules.some((k) => k.endsWith(path.join("stacks", "config.ts")))).toBe(true); // the observer saw the run
+      expect(modules.filter((k) => /[\\/]node_modules[\\/]@pulumi[\\/]/.test(k))).toEqual([]);
     } finally {
-      fs.rmSync(path.join(clone, "stacks/Pulumi.badnat.yaml"));
+      for (const f of ["stacks/Pulumi.badnat.yaml", "loaded-badnat.json", "observer-badnat.cjs"]) fs.rmSync(path.join(clone, f), { force: true });
     }
   });
 });

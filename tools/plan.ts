@@ -22,7 +22,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const stack = args.positionals[0] ?? DEFAULT_STACK;
   existingStackFile(stack);
-  // The program and its writers load only now: a usage error or an unknown stack is answered at once.
+  // The config next, without Pulumi or the program: a bad value is answered in ~0.2 s, not ~0.5 s.
+  (require("../lib/runStack") as typeof import("../lib/runStack")).stackConfigOf(stack);
+  // The program and its writers load only now: a usage error, an unknown stack or bad config is answered at once.
   const { renderSummary, writePlan } = require("../lib/planWrite") as typeof import("../lib/planWrite");
   const plan = await writePlan(stack);
   console.log(renderSummary(stack, plan));
