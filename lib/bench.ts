@@ -25,7 +25,8 @@ export const GNU_TIME = "/usr/bin/time";
 /**
  * The sampler runs in the bench's own process, beside what it measures: every sample reads the children
  * of every thread of every process in the tree. At 50 ms it took 1.5 s of CPU during one `npm test`
- * (45 s on 2 cores); at 250 ms, under 0.5 s with the bench's own start-up. A worker's growth to its peak takes seconds, so the peak is still seen.
+ * (45 s on 2 cores); at 250 ms, under 0.5 s with the bench's own start-up. A worker's growth to its
+ * peak takes seconds, so the peak is still seen.
  */
 export const TREE_SAMPLE_MS = 250;
 
@@ -161,7 +162,6 @@ export function slope(points: { x: number; y: number }[]): number {
 export function medianSlope(rounds: { x: number; y: number }[][]): number {
   return median(rounds.map(slope));
 }
-
 
 /**
  * Waits until the 1-minute load average is below `below` (or `maxMs` has passed), polling every `everyMs`.

@@ -22,7 +22,7 @@ export function listStacks(root = REPO_ROOT): string[] {
 export const DEFAULT_STACK = "dev";
 
 /** The stack's file; UnknownStackError when there is none. */
-export function existingStackFile(stack: string, root = REPO_ROOT): string {
+function existingStackFile(stack: string, root = REPO_ROOT): string {
   const file = stackFile(stack, root);
   if (!fs.existsSync(file)) throw new UnknownStackError(stack, root);
   return file;

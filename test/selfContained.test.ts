@@ -46,6 +46,16 @@ function run(cwd: string, script: string, args: string[], env: Record<string, st
   return spawnSync(process.execPath, [...toolArgv(script), ...args], { cwd, env: childEnv(env), encoding: "utf8", timeout: 120_000 });
 }
 
+/** As `run`, with an observer preloaded into the tool's process that records, when it exits, every module it loaded. */
+function runObserved(cwd: string, script: string, args: string[], env: Record<string, string> = {}) {
+  const dir = scratch("nixplane-observer-");
+  const loaded = path.join(dir, "loaded.json");
+  const observer = path.join(dir, "observer.cjs");
+  fs.writeFileSync(observer, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
+  const r = run(cwd, script, args, { ...env, NODE_OPTIONS: `--require ${observer}` });
+  return { ...r, modules: JSON.parse(fs.readFileSync(loaded, "utf8")) as string[] };
+}
+
 /** As `run`, without blocking this process: the test's own HTTP server must keep answering. */
 function runAsync(cwd: string, script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -225,19 +235,12 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
 
   test("npm run plan runs: the program reads no CRD and loads no checker, CRD registry or schema validator (they are the tools'); provider keys it ignores are warned about", () => {
     fs.appendFileSync(path.join(clone, "stacks", "Pulumi.dev.yaml"), "  aws:region: us-east-1\n");
-    // An observer preloaded into the plan's process writes the modules it loaded when it exits.
-    const loaded = path.join(clone, "loaded.json");
-    const observer = path.join(clone, "observer.cjs");
-    fs.writeFileSync(observer, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
-    const r = run(clone, "tools/plan.ts", [], { ...noCrds(), NODE_OPTIONS: `--require ${observer}` });
+    const r = runObserved(clone, "tools/plan.ts", [], noCrds());
     // The program warns (pulumi.log.warn), so `pulumi up` shows it too.
     expect([r.status, r.stderr]).toEqual([0, "warning: [runtime] aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)\n"]);
     expect(fs.existsSync(path.join(clone, "plan", "dev", "resources.json"))).toBe(true);
-    const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
-    expect(modules.some((k) => k.endsWith(path.join("stacks", "program.ts")))).toBe(true);
-    expect(modules.filter((k) => /[\\/]lib[\\/](gitops|crds|crdLock|cel|render|renderCheck)\.ts$|[\\/]node_modules[\\/]ajv[\\/]/.test(k))).toEqual([]);
-    fs.rmSync(observer);
-    fs.rmSync(loaded);
+    expect(r.modules.some((k) => k.endsWith(path.join("stacks", "program.ts")))).toBe(true);
+    expect(r.modules.filter((k) => /[\\/]lib[\\/](gitops|crds|crdLock|cel|render|renderCheck)\.ts$|[\\/]node_modules[\\/]ajv[\\/]/.test(k))).toEqual([]);
   });
 
   test("the gitops checker stops with one line naming `npm run crds`", () => {
@@ -297,18 +300,14 @@ describe("a clone with no ../shared beside it (a user's machine)", () => {
   test("the plan's command line: a bad stack value is the config's own message, not a stack trace, given before Pulumi loads", () => {
     const dev = fs.readFileSync(path.join(clone, "stacks/Pulumi.dev.yaml"), "utf8");
     fs.writeFileSync(path.join(clone, "stacks/Pulumi.badnat.yaml"), dev.replace("natMode: single", "natMode: sometimes"));
-    const loaded = path.join(clone, "loaded-badnat.json");
-    const observer = path.join(clone, "observer-badnat.cjs");
-    fs.writeFileSync(observer, `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(Object.keys(require.cache))));\n`);
     try {
-      const r = run(clone, "tools/plan.ts", ["badnat"], { NODE_OPTIONS: `--require ${observer}` });
+      const r = runObserved(clone, "tools/plan.ts", ["badnat"]);
       expect([r.status, r.stderr]).toEqual([1, expect.stringMatching(/^plan: invalid nixplane config \(1 problem\):\n.*natMode.*sometimes/)]);
       expect(r.stderr).not.toMatch(/^\s+at /m);
-      const modules = JSON.parse(fs.readFileSync(loaded, "utf8")) as string[];
-      expect(modules.some((k) => k.endsWith(path.join("stacks", "config.ts")))).toBe(true); // the observer saw the run
-      expect(modules.filter((k) => /[\\/]node_modules[\\/]@pulumi[\\/]/.test(k))).toEqual([]);
+      expect(r.modules.some((k) => k.endsWith(path.join("stacks", "config.ts")))).toBe(true); // the observer saw the run
+      expect(r.modules.filter((k) => /[\\/]node_modules[\\/]@pulumi[\\/]/.test(k))).toEqual([]);
     } finally {
-      for (const f of ["stacks/Pulumi.badnat.yaml", "loaded-badnat.json", "observer-badnat.cjs"]) fs.rmSync(path.join(clone, f), { force: true });
+      fs.rmSync(path.join(clone, "stacks/Pulumi.badnat.yaml"));
     }
   });
 });
