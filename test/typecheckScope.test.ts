@@ -170,7 +170,8 @@ describe("the type-checker", () => {
     expect(major(JSON.parse(fs.readFileSync(path.join(pkgDir("typescript7"), "package.json"), "utf8")).version)).toBe(7);
     expect(pkg.scripts.typecheck).toBe(`${TSC7} --noEmit -p tsconfig.json`);
     expect(pkg.scripts.build).toBe(`${TSC7} -p tsconfig.json`);
-    expect(pkg.scripts.test).toContain(`${TSC7} --noEmit -p tsconfig.json &`);
+    // Beside jest, which keeps both cores busy: one checker thread spends less CPU than several (3.1 vs 3.6 s).
+    expect(pkg.scripts.test).toContain(`${TSC7} --noEmit -p tsconfig.json --singleThreaded &`);
     expect(pkg.scripts.test).not.toMatch(/incremental|tsBuildInfo|node_modules\/typescript\/bin/);
   });
 
