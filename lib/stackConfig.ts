@@ -3,12 +3,10 @@
  * Pulumi.yaml, overridden by stacks/Pulumi.<stack>.yaml, every value a string (JSON when structured).
  * Encrypted (`secure:`) values cannot be decrypted offline: they become a placeholder and stay secret.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
 import { engineConfigErrors, isSecure, type ProjectDoc } from "./engineConfig";
 import { REPO_ROOT } from "./paths";
-import { listStacks, readStackDoc, stackFile, UnknownStackError } from "./stackFiles";
+import { listStacks, parseYamlFile, readStackDoc, stackFile, UnknownStackError } from "./stackFiles";
 
 export { listStacks, readStackDoc, stackFile, UnknownStackError };
 import { readRawConfig } from "../stacks/config";
@@ -26,7 +24,7 @@ function toConfigString(v: unknown): string {
 
 /** Pulumi.yaml as the engine reads it. */
 export function readProject(root = REPO_ROOT): ProjectDoc {
-  return YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+  return parseYamlFile(path.join(root, "Pulumi.yaml")) as ProjectDoc;
 }
 
 /** What the engine would refuse before running the program (lib/engineConfig.ts), in its words. */

@@ -5,6 +5,7 @@ import YAML from "yaml";
 import { CONFIG_KEYS, configSchema, GITOPS_CREDENTIALS_KEY, ignoredProviderKeys, parseConfig } from "../stacks/config";
 import { engineConfigErrors } from "../lib/engineConfig";
 import { EngineConfigError, listStacks, rawStackValues, readStackConfig, readStackDoc } from "../lib/stackConfig";
+import { parseYamlFile } from "../lib/stackFiles";
 
 const root = path.resolve(__dirname, "..");
 const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
@@ -98,5 +99,24 @@ describe("provider keys nixplane ignores", () => {
       "aws:region is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)",
       "kubernetes:context is ignored: nixplane builds its providers from nixplane:* settings (the region is nixplane:region, the account guard nixplane:allowedAccountIds)",
     ]);
+  });
+});
+
+describe("stack and project files, parsed once per text (lib/stackFiles.ts parseYamlFile)", () => {
+  test("each caller gets its own copy, and an edited file is parsed afresh", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nixplane-parsed-"));
+    try {
+      const file = path.join(dir, "Pulumi.x.yaml");
+      fs.writeFileSync(file, "config:\n  nixplane:region: eu-west-1\n");
+      const first = parseYamlFile(file) as { config: Record<string, string> };
+      first.config["nixplane:region"] = "mutated";
+      expect(parseYamlFile(file)).toEqual({ config: { "nixplane:region": "eu-west-1" } });
+      fs.writeFileSync(file, "config:\n  nixplane:region: us-east-2\n");
+      expect(parseYamlFile(file)).toEqual({ config: { "nixplane:region": "us-east-2" } });
+      fs.writeFileSync(file, "config: [unclosed\n");
+      expect(() => parseYamlFile(file)).toThrow(/Flow sequence|unclosed|Missing/i);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
