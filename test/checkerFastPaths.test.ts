@@ -32,6 +32,9 @@ describe("YAML files parsed on worker threads", () => {
     });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** The reference: every file read one by one on this thread (computed once, for the tests that leave the files as they are). */
+  let sequentialRead: unknown[][] | undefined;
+  const sequential = () => (sequentialRead ??= files.map(readYamlDocuments));
 
   // A worker ended by process.exit (or out of memory) never runs its `finally`, so never counts itself done:
   // the caller must stop waiting for it and read what it did not send, not block forever.
@@ -42,26 +45,26 @@ describe("YAML files parsed on worker threads", () => {
     const script = path.join(dir, "read.ts");
     fs.writeFileSync(script, [
       `const { startReadingYaml } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "parallelYaml.ts"))});`,
-      `const { readYamlDocuments } = require(${JSON.stringify(path.join(REPO_ROOT, "lib", "yamlDocs.ts"))});`,
       `const files = ${JSON.stringify(files)};`,
-      `const same = JSON.stringify(startReadingYaml(files, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish()) === JSON.stringify(files.map(readYamlDocuments));`,
-      `console.log(same ? "same" : "different");`,
+      `console.log(JSON.stringify(startReadingYaml(files, { workers: 1, loadTs: ${JSON.stringify(dying)}, stallMs: 300 }).finish()));`,
     ].join("\n"));
     try {
       // In a child with a deadline: a caller blocked in Atomics.wait cannot be interrupted by jest's timeout.
-      const r = spawnSync(process.execPath, ["--require", path.join(REPO_ROOT, "tools", "load-ts.cjs"), script], { encoding: "utf8", timeout: 60_000 });
-      expect([r.signal, r.stdout.trim()]).toEqual([null, "same"]);
+      const r = spawnSync(process.execPath, ["--require", path.join(REPO_ROOT, "tools", "load-ts.cjs"), script], { encoding: "utf8", timeout: 60_000, maxBuffer: 64 << 20 });
+      expect(r.signal).toBeNull();
+      const got = JSON.parse(r.stdout) as unknown[];
+      // Every file's documents as the reference reads them: on a difference, the first file that differs.
+      expect([got.length, sequential().findIndex((docs, i) => JSON.stringify(docs) !== JSON.stringify(got[i]))]).toEqual([files.length, -1]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("gives every file's documents in file order, exactly as reading them one by one", () => {
-    const sequential = files.map(readYamlDocuments);
     const parallel = startReadingYaml(files, { workers: 2 }).finish();
     expect(parallel).toHaveLength(files.length);
-    expect(JSON.stringify(parallel)).toBe(JSON.stringify(sequential));
-    expect(parallel).toEqual(sequential);
+    expect(JSON.stringify(parallel)).toBe(JSON.stringify(sequential()));
+    expect(parallel).toEqual(sequential());
     // An alias stays one object shared within its file, as yaml's toJS gives it.
     const withAlias = parallel[0] as Record<string, unknown>[];
     expect(withAlias[1].use).toBe(withAlias[1].base);
@@ -358,9 +361,10 @@ describe("XRs checked on worker threads", () => {
 
   it("finds exactly the problems, in the order, of checking the loaded tree on one thread", () => {
     expect(expected.length).toBeGreaterThan(180); // the comparison is between two long lists, not two empty ones
+    const objects = loadGitops(dir).length;
     for (const workers of [0, 2]) {
       const got = startCheckingGitops(dir, { workers }).finish({ crds: crdsDir, options: () => ({ stacks: stackFacts() }) });
-      expect(got.objects).toBe(loadGitops(dir).length);
+      expect(got.objects).toBe(objects);
       expect(got.problems.map(formatProblem)).toEqual(expected.map(formatProblem));
       expect(got.problems).toEqual(expected);
     }
