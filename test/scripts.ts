@@ -1,7 +1,7 @@
 /**
  * How the package scripts launch a tool, for tests that run one in a child process as the user's
- * `npm run <script>` does: `node <argv> <args>`. `npm run plan` goes through tools/load-ts.cjs (about
- * half tsx's start-up CPU), the others through tsx; a test that ran every tool under tsx paid tsx's
+ * `npm run <script>` does: `node <argv> <args>`. Every tool script goes through tools/load-ts.cjs (about
+ * half tsx's start-up CPU), with the script's own V8 flags; a test that ran the tools under tsx paid tsx's
  * start-up where the user does not, and tested a launcher the user does not use.
  */
 import * as fs from "node:fs";
